@@ -1,0 +1,26 @@
+# The README's two commands: `make run` (one agent on embedded defaults) and `make test`.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+CONFIG ?= Release
+PREFIX ?= /opt/appliance
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+.PHONY: build test test-deps run bench install clean
+
+build:
+	$(DOTNET) build Appliance.sln -c $(CONFIG) -warnaserror
+
+test-deps:
+	tools/dev/install-test-deps.sh
+
+test: test-deps build
+	$(DOTNET) test Appliance.sln -c $(CONFIG) --no-build --logger "console;verbosity=normal" 2>&1 | tee /tmp/appliance-test.log; exit $${PIPESTATUS[0]}
+
+run: build
+	mkdir -p var
+	$(DOTNET) agent/Appliance.Agent/bin/$(CONFIG)/net10.0/appliance-agent.dll --environment Development
+
+clean:
+	$(DOTNET) clean Appliance.sln -c $(CONFIG) >/dev/null
+	rm -rf var out .bench
