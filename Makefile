@@ -24,3 +24,6 @@ run: build
 clean:
 	$(DOTNET) clean Appliance.sln -c $(CONFIG) >/dev/null
 	rm -rf var out .bench
+
+# The appliance OS image (images/): make image, make image-test.
+-include images/image.mk
