@@ -30,3 +30,7 @@ clean:
 
 bench: test-deps build
 	$(DOTNET) tools/Appliance.Bench/bin/$(CONFIG)/net10.0/appliance-bench.dll $(BENCH_ARGS)
+
+# appliancectl against the agent `make run` started: make ctl ARGS="history --limit 5"
+ctl:
+	@tools/Appliance.Ctl/bin/$(CONFIG)/net10.0/appliancectl $(ARGS)
