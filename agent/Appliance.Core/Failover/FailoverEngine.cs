@@ -362,7 +362,7 @@ public sealed class FailoverEngine : IAsyncDisposable
         PairKeyRing rotated = _codec.Keys.Rotate(next, _time.GetUtcNow(), _machine.Settings.KeyOverlap);
         await _ports.Store.SaveKeysAsync(rotated, cancellationToken);
         _codec.Keys = rotated;
-        done.TrySetResult(CommandResult.Done($"signing with key {next.Fingerprint}; previous key accepted for {HaSettings.Show(_machine.Settings.KeyOverlap)}"));
+        done.TrySetResult(CommandResult.Done($"key {next.Fingerprint} installed; signing switches to it once the peer holds it; the previous key stays accepted for {HaSettings.Show(_machine.Settings.KeyOverlap)}"));
     }
 
     private HeartbeatCodec NewCodec(PairKeyRing keys, string? peer) =>

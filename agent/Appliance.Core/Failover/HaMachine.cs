@@ -915,6 +915,8 @@ public sealed class HaMachine
             Effects.Add(new HaEffect.Publish(channel, new OutgoingMessage(
                 kind, State.Role, State.Epoch, State.HoldsSharedIp, State.Suspended, State.ShuttingDown, State.PairedAt, command)));
 
-        private static string Verb(OperatorCommand command) => command.GetType().Name.ToLowerInvariant();
+        /// <summary>FailoverNow → "failover-now", as the CLI spells it.</summary>
+        private static string Verb(OperatorCommand command) =>
+            string.Concat(command.GetType().Name.Select((c, i) => char.IsUpper(c) && i > 0 ? $"-{char.ToLowerInvariant(c)}" : $"{char.ToLowerInvariant(c)}"));
     }
 }

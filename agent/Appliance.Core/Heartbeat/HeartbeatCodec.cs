@@ -28,7 +28,10 @@ public readonly record struct DecodeResult(PeerMessage? Message, RejectReason? R
 /// Wire format: [version 1 byte][HMAC-SHA256 32 bytes][compact JSON]. The MAC covers version and
 /// JSON. Verification order is cheapest-safe first: length, signature (constant time), then the
 /// parsed fields, so an unsigned frame never touches the replay window.
-/// Not thread-safe: the engine loop owns it.
+/// Key rotation never interrupts the pair: after <see cref="Keys"/> is rotated the codec keeps signing
+/// with the previous key until a frame from the peer shows it holds the new one (its KeyFingerprint),
+/// so the two nodes can be rotated one after the other in any order within KeyOverlap.
+/// Decode is not thread-safe: the engine loop owns it; Encode may run on the link's thread.
 /// </summary>
 public sealed class HeartbeatCodec
 {
@@ -55,8 +58,19 @@ public sealed class HeartbeatCodec
         _maxFutureSkew = maxFutureSkew;
     }
 
-    /// <summary>Swapped atomically on rotation; signing always uses <see cref="PairKeyRing.Current"/>.</summary>
-    public PairKeyRing Keys { get; set; }
+    private volatile PairKeyRing _keys = null!;
+    private volatile bool _peerHoldsCurrent;
+
+    /// <summary>Swapped atomically on rotation.</summary>
+    public PairKeyRing Keys
+    {
+        get => _keys;
+        set
+        {
+            _keys = value;
+            _peerHoldsCurrent = value.Previous is null;
+        }
+    }
 
     /// <summary>Only frames from this node are accepted (null while unpaired: any node but us).</summary>
     public string? ExpectedPeer { get; set; }
@@ -68,11 +82,16 @@ public sealed class HeartbeatCodec
 
     public byte[] Encode(PeerMessage message)
     {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(message, PeerMessageJsonContext.Default.PeerMessage);
+        PairKeyRing keys = _keys;
+        PairKey signer = _peerHoldsCurrent || keys.Previous is null || message.SentAt >= keys.PreviousAcceptedUntil
+            ? keys.Current
+            : keys.Previous;
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(
+            message with { KeyFingerprint = keys.Current.Fingerprint }, PeerMessageJsonContext.Default.PeerMessage);
         var frame = new byte[HeaderLength + json.Length];
         frame[0] = Version;
         json.CopyTo(frame, HeaderLength);
-        byte[] mac = Keys.Current.Sign(SignedPart(frame));
+        byte[] mac = signer.Sign(SignedPart(frame));
         mac.CopyTo(frame, 1);
         return frame;
     }
@@ -144,6 +163,11 @@ public sealed class HeartbeatCodec
             message.Kind == PeerMessageKind.OfflineWill ? window.LastSequence : message.Sequence,
             Math.Max(window.HighestGeneration, message.ConnectionGeneration),
             ++_useCounter);
+        if (message.KeyFingerprint == _keys.Current.Fingerprint)
+        {
+            _peerHoldsCurrent = true;
+        }
+
         EvictIfFull();
         return new DecodeResult(message, null);
     }
@@ -152,7 +176,7 @@ public sealed class HeartbeatCodec
     {
         ReadOnlySpan<byte> mac = frame.Slice(1, MacLength);
         bool matched = false;
-        foreach (PairKey key in Keys.AcceptedAt(now))
+        foreach (PairKey key in _keys.AcceptedAt(now))
         {
             // Try every accepted key so the time taken does not reveal which key matched.
             matched |= CryptographicOperations.FixedTimeEquals(key.Sign(SignedPart(frame)), mac);

@@ -81,6 +81,9 @@ public sealed record PeerMessage
     [JsonPropertyName("pa")] public DateTimeOffset PairedAt { get; init; }
 
     [JsonPropertyName("c")] public PeerCommand? Command { get; init; }
+
+    /// <summary>Fingerprint of the newest key the sender holds (filled by the codec): drives key rotation.</summary>
+    [JsonPropertyName("kf")] public string? KeyFingerprint { get; init; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

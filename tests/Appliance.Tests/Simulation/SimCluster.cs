@@ -22,7 +22,7 @@ internal sealed class SimCluster
     private readonly SimSchedule _schedule;
     private readonly Random _rng;
     private readonly PriorityQueue<Action, (TimeSpan At, long Order)> _queue = new();
-    private readonly Queue<string> _trace = new();
+    private readonly Queue<(TimeSpan At, string Text)> _trace = new();
     private readonly Node[] _nodes;
     private readonly HashSet<(string Node, long Epoch)> _won = [];
     private readonly List<(TimeSpan From, TimeSpan To, string? Path)> _partitions = [];
@@ -48,7 +48,7 @@ internal sealed class SimCluster
 
     public int Events { get; private set; }
 
-    public string TraceText => string.Join('\n', _trace);
+    public string TraceText => string.Join('\n', _trace.Select(t => $"[{t.At.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture),8}s] {t.Text}"));
 
     /// <summary>Runs to the horizon; throws <see cref="InvariantViolation"/> on the first broken invariant.</summary>
     public void Run()
@@ -79,7 +79,7 @@ internal sealed class SimCluster
 
     private void Trace(string text)
     {
-        _trace.Enqueue($"[{_now.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture),8}s] {text}");
+        _trace.Enqueue((_now, text));
         if (_trace.Count > 60)
         {
             _trace.Dequeue();

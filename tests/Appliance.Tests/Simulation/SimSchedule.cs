@@ -113,7 +113,7 @@ internal sealed record SimSchedule(
         }
 
         var faults = new List<Fault>();
-        int count = rng.Next(1, 9);
+        int count = rng.Next(2, 12);
         for (int i = 0; i < count; i++)
         {
             faults.Add(RandomFault(rng, settings));
@@ -128,15 +128,15 @@ internal sealed record SimSchedule(
     private static Fault RandomFault(Random rng, HaSettings settings)
     {
         TimeSpan at = Seconds(rng, 3, 75);
-        return rng.Next(9) switch
+        return rng.Next(12) switch
         {
-            0 => new Fault.Partition(at, Seconds(rng, 1, 25), rng.Next(3) == 0 ? SimSchedule.Paths[rng.Next(2)] : null),
-            1 => new Fault.Lossy(at, Seconds(rng, 2, 20), 0.1 + (rng.NextDouble() * 0.8)),
-            2 => new Fault.DelaySpike(at, Seconds(rng, 1, 10), TimeSpan.FromMilliseconds(rng.Next(100, 5_000))),
-            3 => new Fault.Crash(at, rng.Next(2), Seconds(rng, 1, 25)),
-            4 => new Fault.PathFlap(at, rng.Next(2), SimSchedule.Paths[rng.Next(2)]),
-            5 => new Fault.ClockJump(at, rng.Next(2), TimeSpan.FromSeconds(rng.Next(-110, 110))),
-            6 => new Fault.Isolate(at, rng.Next(2), Seconds(rng, 2, 30)),
+            0 or 1 => new Fault.Partition(at, Seconds(rng, 1, 25), rng.Next(3) == 0 ? SimSchedule.Paths[rng.Next(2)] : null),
+            2 => new Fault.Lossy(at, Seconds(rng, 2, 20), 0.1 + (rng.NextDouble() * 0.8)),
+            3 => new Fault.DelaySpike(at, Seconds(rng, 1, 10), TimeSpan.FromMilliseconds(rng.Next(100, 5_000))),
+            4 or 5 or 6 => new Fault.Crash(at, rng.Next(2), Seconds(rng, 1, 25)),
+            7 => new Fault.PathFlap(at, rng.Next(2), SimSchedule.Paths[rng.Next(2)]),
+            8 => new Fault.ClockJump(at, rng.Next(2), TimeSpan.FromSeconds(rng.Next(-110, 110))),
+            9 => new Fault.Isolate(at, rng.Next(2), Seconds(rng, 2, 30)),
             _ => new Fault.Operate(at, (OperatorTarget)rng.Next(4), RandomCommand(rng, settings)),
         };
     }

@@ -33,6 +33,11 @@ public class SimulationTests(ITestOutputHelper output)
                 Assert.Fail(violation.Message);
             }
 
+            if (seeds.Length == 1)
+            {
+                output.WriteLine($"seed {seed} ({schedule.Class}) passed; last events:\n{cluster.TraceText}");
+            }
+
             classes[schedule.Class] = classes.GetValueOrDefault(schedule.Class) + 1;
             events += cluster.Events;
             promotions += cluster.Promotions;
