@@ -35,6 +35,7 @@ internal sealed class MqttPath : IAsyncDisposable
     private long _generation;
     private long _lastOkPingUnixMs;
     private int _successfulConnects;
+    private int _disposed;
     private volatile string? _lastError;
 
     public MqttPath(MqttPathEndpoint endpoint, MqttLinkOptions options, MqttTopics topics, MqttPathHooks hooks, ILogger logger, TimeProvider time)
@@ -176,6 +177,11 @@ internal sealed class MqttPath : IAsyncDisposable
     /// <summary>Abrupt close: the socket is dropped without DISCONNECT, so the broker publishes the will.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await StopLoopAsync();
         await _gate.WaitAsync();
         try
