@@ -103,6 +103,21 @@ internal sealed partial class MosquittoBroker : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// SIGSTOP (<paramref name="frozen"/>) or SIGCONT: a frozen broker keeps every TCP connection open
+    /// but answers nothing, the half-open case in which MQTTnet's connected flag stays true.
+    /// </summary>
+    public async Task SetFrozenAsync(bool frozen)
+    {
+        var process = _process ?? throw new InvalidOperationException("mosquitto is not running");
+        using var kill = Process.Start("kill", [frozen ? "-STOP" : "-CONT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {(frozen ? "-STOP" : "-CONT")} {process.Id} failed with {kill.ExitCode}");
+        }
+    }
+
     /// <summary>Waits for a line in the broker log (mosquitto flushes its log file per line).</summary>
     public async Task WaitForLogAsync(string pattern, TimeSpan timeout)
     {
@@ -121,6 +136,11 @@ internal sealed partial class MosquittoBroker : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_process is { HasExited: false })
+        {
+            await SetFrozenAsync(false); // a stopped process only dies of SIGKILL once continued
+        }
+
         Kill();
         _process?.Dispose();
         var unexpected = ErrorLine().Matches(Log)

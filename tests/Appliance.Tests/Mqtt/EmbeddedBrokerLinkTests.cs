@@ -58,6 +58,8 @@ public sealed class EmbeddedBrokerLinkTests : IAsyncLifetime
         Assert.True(a.GetPathStatus().Single(p => p.Name == "local").Connected);
 
         var generationBefore = b.GetPathStatus().Single(p => p.Name == "local").Generation;
+        var reconnected = new TaskCompletionSource<MqttPathStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.PathConnected += status => reconnected.TrySetResult(status);
         await brokerB.StartAsync(CancellationToken.None);
         await WaitAllConnectedAsync(a);
         await WaitAllConnectedAsync(b);
@@ -65,6 +67,9 @@ public sealed class EmbeddedBrokerLinkTests : IAsyncLifetime
         var bLocal = b.GetPathStatus().Single(p => p.Name == "local");
         Assert.True(bLocal.Generation > generationBefore, $"generation {bLocal.Generation} after reconnect, {generationBefore} before");
         Assert.True(bLocal.ReconnectCount >= 1);
+        var announced = await reconnected.Task.WaitAsync(Bound);
+        Assert.Equal(("local", true), (announced.Name, announced.Connected));
+        Assert.True(announced.Generation > generationBefore);
         await a.PublishAsync(PeerChannel.Events, Bytes("event-after-restart"), CancellationToken.None);
         await inboxB.WaitForAsync(PeerChannel.Events, "event-after-restart", MqttPathEndpoint.LocalPathName);
     }

@@ -121,6 +121,8 @@ public sealed class MosquittoLinkTests : IAsyncLifetime
     public async Task Both_links_reconnect_by_themselves_after_the_broker_is_killed_and_restarted()
     {
         var (a, b, inboxA, inboxB) = await StartPairAsync(node => Endpoint(_broker.PlainPort));
+        await a.PublishAsync(PeerChannel.State, Bytes("a-active"), CancellationToken.None);
+        await inboxB.WaitForAsync(PeerChannel.State, "a-active");
 
         _broker.Kill();
         await WaitForPathsAsync(a, paths => !paths[0].Connected);
@@ -137,6 +139,27 @@ public sealed class MosquittoLinkTests : IAsyncLifetime
         await inboxB.WaitForAsync(PeerChannel.Heartbeat, "hb-after-restart");
         await inboxA.WaitForAsync(PeerChannel.State, "state-after-restart");
         Assert.DoesNotContain("hb-into-the-void", inboxB.Texts(PeerChannel.Heartbeat));
+
+        // The restarted broker lost the retained state; A re-published what it last said on reconnect.
+        await inboxB.WaitForAsync(f => f.Channel == PeerChannel.State && inboxB.Texts(PeerChannel.State).Count(t => t == "a-active") >= 2);
+    }
+
+    [Fact]
+    public async Task A_frozen_broker_is_detected_by_ping_and_publishing_does_not_hang()
+    {
+        var (a, b, _, inboxB) = await StartPairAsync(node => Endpoint(_broker.PlainPort));
+
+        await _broker.SetFrozenAsync(true);
+        await WaitForPathsAsync(a, paths => !paths[0].Connected);
+        Assert.Contains("PINGRESP", a.GetPathStatus()[0].LastError, StringComparison.Ordinal);
+        var publish = a.PublishAsync(PeerChannel.Command, Bytes("cmd-while-frozen"), CancellationToken.None).AsTask();
+        Assert.Same(publish, await Task.WhenAny(publish, Task.Delay(Bound)));
+
+        await _broker.SetFrozenAsync(false);
+        await WaitAllConnectedAsync(a);
+        await WaitAllConnectedAsync(b);
+        await a.PublishAsync(PeerChannel.Command, Bytes("cmd-after-thaw"), CancellationToken.None);
+        await inboxB.WaitForAsync(PeerChannel.Command, "cmd-after-thaw");
     }
 
     private static MqttBrokerEndpointOptions Endpoint(int port) => new() { Name = "mq", Host = "127.0.0.1", Port = port };
