@@ -9,22 +9,8 @@ namespace Appliance.Tests.Mqtt;
 /// Default mode, no external parts: two nodes, each with its own embedded MQTTnet broker on a free
 /// loopback port, each link connected to both brokers (paths "local" and "peer").
 /// </summary>
-public sealed class EmbeddedBrokerLinkTests : IAsyncLifetime
+public sealed class EmbeddedBrokerLinkTests : MqttLinkTestBase
 {
-    private readonly RecordingLog _log = new();
-    private readonly string _pair = NewPairId();
-    private readonly List<IAsyncDisposable> _cleanup = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        for (var i = _cleanup.Count - 1; i >= 0; i--)
-        {
-            await _cleanup[i].DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Nodes_exchange_all_four_channels_over_both_paths()
     {
@@ -43,7 +29,7 @@ public sealed class EmbeddedBrokerLinkTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Losing_one_broker_keeps_frames_flowing_and_the_path_returns_on_restart()
+    public async Task Losing_oneBroker_keeps_frames_flowing_and_the_path_returns_on_restart()
     {
         var (a, b, _, brokerB, inboxA, inboxB) = await StartPairAsync(tls: false);
 
@@ -91,7 +77,7 @@ public sealed class EmbeddedBrokerLinkTests : IAsyncLifetime
         var (_, _, optionsA, _, _, _) = await StartPairAsync(tls: true);
 
         // A stranger trusting the right CA but presenting no client certificate.
-        var stranger = BaseOptions(_pair, "node-x", NodeA);
+        var stranger = BaseOptions(Pair, "node-x", NodeA);
         stranger.EmbeddedBroker.Enabled = false;
         stranger.ExternalBrokers.Add(new MqttBrokerEndpointOptions
         {
@@ -100,7 +86,7 @@ public sealed class EmbeddedBrokerLinkTests : IAsyncLifetime
             Port = optionsA.EmbeddedBroker.Tls.Port,
             Tls = { Enabled = true, CaFile = TestPki.Shared.CaFile },
         });
-        var link = Track(NewLink(stranger, _log));
+        var link = Track(NewLink(stranger, Log));
         await link.StartAsync(WillFor("node-x"), CancellationToken.None);
 
         var status = Assert.Single(link.GetPathStatus());
@@ -115,12 +101,12 @@ public sealed class EmbeddedBrokerLinkTests : IAsyncLifetime
         PointAt(optionsA, optionsB, tls);
         PointAt(optionsB, optionsA, tls);
 
-        var brokerA = Track(new EmbeddedMqttBroker(optionsA.EmbeddedBroker, _log.CreateLogger<EmbeddedMqttBroker>()));
-        var brokerB = Track(new EmbeddedMqttBroker(optionsB.EmbeddedBroker, _log.CreateLogger<EmbeddedMqttBroker>()));
+        var brokerA = Track(new EmbeddedMqttBroker(optionsA.EmbeddedBroker, Log.CreateLogger<EmbeddedMqttBroker>()));
+        var brokerB = Track(new EmbeddedMqttBroker(optionsB.EmbeddedBroker, Log.CreateLogger<EmbeddedMqttBroker>()));
         await brokerA.StartAsync(CancellationToken.None);
         await brokerB.StartAsync(CancellationToken.None);
-        var a = Track(NewLink(optionsA, _log, out var inboxA));
-        var b = Track(NewLink(optionsB, _log, out var inboxB));
+        var a = Track(NewLink(optionsA, Log, out var inboxA));
+        var b = Track(NewLink(optionsB, Log, out var inboxB));
         await Task.WhenAll(a.StartAsync(WillFor(NodeA), CancellationToken.None), b.StartAsync(WillFor(NodeB), CancellationToken.None));
 
         // StartAsync returns after the subscriptions of every path that connected: all of them here.
@@ -130,7 +116,7 @@ public sealed class EmbeddedBrokerLinkTests : IAsyncLifetime
 
     private MqttLinkOptions EmbeddedOptions(string node, string peer, bool tls)
     {
-        var options = BaseOptions(_pair, node, peer);
+        var options = BaseOptions(Pair, node, peer);
         options.EmbeddedBroker.BindAddress = "127.0.0.1";
         options.EmbeddedBroker.Port = FreeTcpPort.Next();
         if (tls)
@@ -169,10 +155,4 @@ public sealed class EmbeddedBrokerLinkTests : IAsyncLifetime
         };
     }
 
-    private T Track<T>(T item)
-        where T : IAsyncDisposable
-    {
-        _cleanup.Add(item);
-        return item;
-    }
 }

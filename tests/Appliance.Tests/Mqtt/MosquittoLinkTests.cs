@@ -6,29 +6,14 @@ using static Appliance.Tests.Mqtt.MqttLinkTestKit;
 namespace Appliance.Tests.Mqtt;
 
 /// <summary>External-broker mode against a real mosquitto: plain, mutual TLS, username/password, crash and restart.</summary>
-public sealed class MosquittoLinkTests : IAsyncLifetime
+public sealed class MosquittoLinkTests : MqttLinkTestBase
 {
-    private readonly RecordingLog _log = new();
-    private readonly string _pair = NewPairId();
-    private readonly List<IAsyncDisposable> _links = [];
-    private MosquittoBroker _broker = null!;
-
-    public async Task InitializeAsync() => _broker = await MosquittoBroker.StartNewAsync();
-
-    public async Task DisposeAsync()
-    {
-        foreach (var link in _links)
-        {
-            await link.DisposeAsync();
-        }
-
-        await _broker.DisposeAsync();
-    }
+    protected override bool UsesMosquitto => true;
 
     [Fact]
     public async Task Plain_listener_carries_all_four_channels_both_ways()
     {
-        var (a, b, inboxA, inboxB) = await StartPairAsync(node => Endpoint(_broker.PlainPort));
+        var (a, b, inboxA, inboxB) = await StartPairAsync(node => Endpoint(Broker.PlainPort));
 
         foreach (var channel in Enum.GetValues<PeerChannel>())
         {
@@ -43,11 +28,11 @@ public sealed class MosquittoLinkTests : IAsyncLifetime
     public async Task Mutual_tls_with_pinned_ca_and_client_certificates_carries_frames_under_the_acl()
     {
         // Disposing a link drops its socket without a TLS close_notify (an abrupt close is the point).
-        _broker.ExpectLogError("OpenSSL Error.*unexpected eof while reading");
+        Broker.ExpectLogError("OpenSSL Error.*unexpected eof while reading");
         var pki = TestPki.Shared;
         var (a, _, _, inboxB) = await StartPairAsync(node =>
         {
-            var endpoint = Endpoint(_broker.MutualTlsPort);
+            var endpoint = Endpoint(Broker.MutualTlsPort);
             endpoint.Tls = new MqttClientTlsFileOptions
             {
                 Enabled = true,
@@ -60,76 +45,76 @@ public sealed class MosquittoLinkTests : IAsyncLifetime
 
         await a.PublishAsync(PeerChannel.Events, Bytes("event-over-mtls"), CancellationToken.None);
         await inboxB.WaitForAsync(PeerChannel.Events, "event-over-mtls", "mq");
-        await _broker.WaitForLogAsync($@"New client connected .* as {_pair}\.node-a\.mq .*u'node-a'", Bound);
+        await Broker.WaitForLogAsync($@"New client connected .* as {Pair}\.node-a\.mq .*u'node-a'", Bound);
     }
 
     [Fact]
     public async Task Broker_certificate_from_another_ca_is_refused()
     {
-        _broker.ExpectLogError("OpenSSL Error");
-        var endpoint = Endpoint(_broker.MutualTlsPort);
+        Broker.ExpectLogError("OpenSSL Error");
+        var endpoint = Endpoint(Broker.MutualTlsPort);
         endpoint.Tls = new MqttClientTlsFileOptions { Enabled = true, CaFile = TestPki.Shared.OtherCaFile };
-        var link = Track(NewLink(ExternalOptions(_pair, NodeA, NodeB, endpoint), _log));
+        var link = Track(NewLink(ExternalOptions(Pair, NodeA, NodeB, endpoint), Log));
 
         await link.StartAsync(WillFor(NodeA), CancellationToken.None);
 
         var status = Assert.Single(link.GetPathStatus());
         Assert.False(status.Connected);
         Assert.NotNull(status.LastError);
-        Assert.Contains(_log.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("mq (127.0.0.1", StringComparison.Ordinal) && l.Contains("failed to connect", StringComparison.Ordinal));
+        Assert.Contains(Log.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("mq (127.0.0.1", StringComparison.Ordinal) && l.Contains("failed to connect", StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task Username_and_password_file_authenticate_and_the_password_is_never_logged()
+    public async Task Username_and_password_file_authenticate_and_the_password_is_neverLogged()
     {
         var (a, _, _, inboxB) = await StartPairAsync(node =>
         {
-            var endpoint = Endpoint(_broker.AuthPort);
+            var endpoint = Endpoint(Broker.AuthPort);
             endpoint.Username = node;
-            endpoint.PasswordFile = _broker.PasswordFiles[node];
+            endpoint.PasswordFile = Broker.PasswordFiles[node];
             return endpoint;
         });
 
         await a.PublishAsync(PeerChannel.Command, Bytes("cmd-authenticated"), CancellationToken.None);
         await inboxB.WaitForAsync(PeerChannel.Command, "cmd-authenticated", "mq");
-        Assert.DoesNotContain(_broker.Passwords[NodeA], _log.AllText, StringComparison.Ordinal);
-        Assert.DoesNotContain(_broker.Passwords[NodeB], _log.AllText, StringComparison.Ordinal);
+        Assert.DoesNotContain(Broker.Passwords[NodeA], Log.AllText, StringComparison.Ordinal);
+        Assert.DoesNotContain(Broker.Passwords[NodeB], Log.AllText, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Wrong_password_is_a_clear_refusal_without_the_secret_in_the_log()
+    public async Task Wrong_password_is_a_clear_refusal_without_the_secret_in_theLog()
     {
-        var wrongPasswordFile = Path.Combine(_broker.Directory, "wrong.password");
+        var wrongPasswordFile = Path.Combine(Broker.Directory, "wrong.password");
         const string WrongPassword = "not-the-password-7f3a";
         await File.WriteAllTextAsync(wrongPasswordFile, WrongPassword + "\n");
-        var endpoint = Endpoint(_broker.AuthPort);
+        var endpoint = Endpoint(Broker.AuthPort);
         endpoint.Username = NodeA;
         endpoint.PasswordFile = wrongPasswordFile;
-        var link = Track(NewLink(ExternalOptions(_pair, NodeA, NodeB, endpoint), _log));
+        var link = Track(NewLink(ExternalOptions(Pair, NodeA, NodeB, endpoint), Log));
 
         await link.StartAsync(WillFor(NodeA), CancellationToken.None);
 
         var status = Assert.Single(link.GetPathStatus());
         Assert.False(status.Connected);
         Assert.Matches("^broker refused: (BadUserNameOrPassword|NotAuthorized)$", status.LastError);
-        Assert.Contains(_log.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("refused the connection", StringComparison.Ordinal));
-        Assert.DoesNotContain(WrongPassword, _log.AllText, StringComparison.Ordinal);
-        Assert.DoesNotContain(_broker.Passwords[NodeA], _log.AllText, StringComparison.Ordinal);
+        Assert.Contains(Log.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("refused the connection", StringComparison.Ordinal));
+        Assert.DoesNotContain(WrongPassword, Log.AllText, StringComparison.Ordinal);
+        Assert.DoesNotContain(Broker.Passwords[NodeA], Log.AllText, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Both_links_reconnect_by_themselves_after_the_broker_is_killed_and_restarted()
+    public async Task Both_links_reconnect_by_themselves_after_theBroker_is_killed_and_restarted()
     {
-        var (a, b, inboxA, inboxB) = await StartPairAsync(node => Endpoint(_broker.PlainPort));
+        var (a, b, inboxA, inboxB) = await StartPairAsync(node => Endpoint(Broker.PlainPort));
         await a.PublishAsync(PeerChannel.State, Bytes("a-active"), CancellationToken.None);
         await inboxB.WaitForAsync(PeerChannel.State, "a-active");
 
-        _broker.Kill();
+        Broker.Kill();
         await WaitForPathsAsync(a, paths => !paths[0].Connected);
         await WaitForPathsAsync(b, paths => !paths[0].Connected);
         await a.PublishAsync(PeerChannel.Heartbeat, Bytes("hb-into-the-void"), CancellationToken.None); // skipped, must not hang
 
-        await _broker.StartAsync();
+        await Broker.StartAsync();
         await WaitAllConnectedAsync(a);
         await WaitAllConnectedAsync(b);
 
@@ -145,37 +130,30 @@ public sealed class MosquittoLinkTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_frozen_broker_is_detected_by_ping_and_publishing_does_not_hang()
+    public async Task A_frozenBroker_is_detected_by_ping_and_publishing_does_not_hang()
     {
-        var (a, b, _, inboxB) = await StartPairAsync(node => Endpoint(_broker.PlainPort));
+        var (a, b, _, inboxB) = await StartPairAsync(node => Endpoint(Broker.PlainPort));
 
-        await _broker.SetFrozenAsync(true);
+        await Broker.SetFrozenAsync(true);
         await WaitForPathsAsync(a, paths => !paths[0].Connected);
         Assert.Contains("PINGRESP", a.GetPathStatus()[0].LastError, StringComparison.Ordinal);
         var publish = a.PublishAsync(PeerChannel.Command, Bytes("cmd-while-frozen"), CancellationToken.None).AsTask();
         Assert.Same(publish, await Task.WhenAny(publish, Task.Delay(Bound)));
 
-        await _broker.SetFrozenAsync(false);
+        await Broker.SetFrozenAsync(false);
         await WaitAllConnectedAsync(a);
         await WaitAllConnectedAsync(b);
         await a.PublishAsync(PeerChannel.Command, Bytes("cmd-after-thaw"), CancellationToken.None);
         await inboxB.WaitForAsync(PeerChannel.Command, "cmd-after-thaw");
     }
 
-    private static MqttBrokerEndpointOptions Endpoint(int port) => new() { Name = "mq", Host = "127.0.0.1", Port = port };
-
     private async Task<(MqttPeerLink A, MqttPeerLink B, FrameInbox InboxA, FrameInbox InboxB)> StartPairAsync(Func<string, MqttBrokerEndpointOptions> endpointFor)
     {
-        var a = Track(NewLink(ExternalOptions(_pair, NodeA, NodeB, endpointFor(NodeA)), _log, out var inboxA));
-        var b = Track(NewLink(ExternalOptions(_pair, NodeB, NodeA, endpointFor(NodeB)), _log, out var inboxB));
+        var a = Track(NewLink(ExternalOptions(Pair, NodeA, NodeB, endpointFor(NodeA)), Log, out var inboxA));
+        var b = Track(NewLink(ExternalOptions(Pair, NodeB, NodeA, endpointFor(NodeB)), Log, out var inboxB));
         await Task.WhenAll(a.StartAsync(WillFor(NodeA), CancellationToken.None), b.StartAsync(WillFor(NodeB), CancellationToken.None));
         Assert.All(a.GetPathStatus().Concat(b.GetPathStatus()), p => Assert.True(p.Connected, p.ToString()));
         return (a, b, inboxA, inboxB);
     }
 
-    private MqttPeerLink Track(MqttPeerLink link)
-    {
-        _links.Add(link);
-        return link;
-    }
 }
