@@ -19,6 +19,7 @@ public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private MqttServer? _server;
     private X509Certificate2? _serverCertificate;
+    private int _disposed;
 
     /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
     public EmbeddedMqttBroker(EmbeddedBrokerOptions options, ILogger<EmbeddedMqttBroker> logger)
@@ -120,6 +121,12 @@ public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // DI may hold this instance under two registrations (itself and IHostedService).
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await StopAsync(CancellationToken.None);
         _gate.Dispose();
     }

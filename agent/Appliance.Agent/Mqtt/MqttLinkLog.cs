@@ -36,6 +36,9 @@ internal static partial class MqttLinkLog
     [LoggerMessage(EventId = 3109, Level = LogLevel.Error, Message = "MQTT path {Path}: PathConnected handler failed")]
     public static partial void PathConnectedHandlerFailed(ILogger logger, string path, Exception exception);
 
+    [LoggerMessage(EventId = 3110, Level = LogLevel.Error, Message = "MQTT path {Path}: supervision tick failed; retrying on the next tick")]
+    public static partial void SupervisionFailed(ILogger logger, string path, Exception exception);
+
     [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "Embedded MQTT broker listening on {Endpoints}")]
     public static partial void BrokerStarted(ILogger logger, EmbeddedBrokerEndpoints endpoints);
 

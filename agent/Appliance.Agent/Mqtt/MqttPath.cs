@@ -81,9 +81,10 @@ internal sealed class MqttPath : IAsyncDisposable
         finally
         {
             _gate.Release();
-        }
 
-        _loop = SuperviseAsync(_stopLoop.Token);
+            // Even if this first attempt threw, the loop keeps retrying until DisposeAsync.
+            _loop = SuperviseAsync(_stopLoop.Token);
+        }
     }
 
     /// <summary>Publishes on this path if it is up; false when skipped or failed (never waits past OperationTimeout).</summary>
@@ -222,6 +223,13 @@ internal sealed class MqttPath : IAsyncDisposable
                 try
                 {
                     await SuperviseOnceAsync(stop);
+                }
+#pragma warning disable CA1031 // The loop is the path's only way back; one bad tick must not end it.
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+#pragma warning restore CA1031
+                {
+                    _lastError = $"supervision error: {ex.GetType().Name}: {ex.Message}";
+                    MqttLinkLog.SupervisionFailed(_logger, Name, ex);
                 }
                 finally
                 {

@@ -19,6 +19,7 @@ public sealed class MqttPeerLink : IPeerLink
     private long _droppedFrames;
     private volatile byte[]? _lastState;
     private int _started;
+    private int _disposed;
 
     /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
     public MqttPeerLink(MqttLinkOptions options, ILogger<MqttPeerLink> logger, TimeProvider timeProvider)
@@ -100,6 +101,12 @@ public sealed class MqttPeerLink : IPeerLink
     /// <summary>Abrupt close (no DISCONNECT): brokers publish the wills, as after a crash.</summary>
     public async ValueTask DisposeAsync()
     {
+        // DI may hold this instance under two registrations (itself and IPeerLink).
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         foreach (var path in _paths)
         {
             await path.DisposeAsync();
