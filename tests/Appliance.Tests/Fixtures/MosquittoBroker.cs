@@ -20,9 +20,9 @@ internal sealed partial class MosquittoBroker : IAsyncDisposable
     private MosquittoBroker(string directory)
     {
         Directory = directory;
-        PlainPort = FreeTcpPort.Next();
-        MutualTlsPort = FreeTcpPort.Next();
-        AuthPort = FreeTcpPort.Next();
+        PlainPort = FreePort.Tcp();
+        MutualTlsPort = FreePort.Tcp();
+        AuthPort = FreePort.Tcp();
     }
 
     public string Directory { get; }
@@ -86,7 +86,7 @@ internal sealed partial class MosquittoBroker : IAsyncDisposable
         var console = Task.WhenAll(process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
         // Listeners open in config order before the broker runs, so the last (plain) one is enough;
         // probing the TLS port would make mosquitto log an OpenSSL error for the aborted handshake.
-        if (!await FreeTcpPort.WaitUntilAcceptingAsync(AuthPort, TimeSpan.FromSeconds(10), () => process.HasExited))
+        if (!await TcpProbe.WaitUntilAcceptingAsync(AuthPort, TimeSpan.FromSeconds(10), () => process.HasExited))
         {
             var output = process.HasExited ? string.Join('\n', await console) : "(still running)";
             throw new InvalidOperationException($"mosquitto did not listen on {AuthPort}: {output}\n{Log}");

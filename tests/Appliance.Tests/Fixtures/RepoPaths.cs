@@ -1,12 +1,27 @@
 namespace Appliance.Tests.Fixtures;
 
-/// <summary>Locates files checked into the repository (fixture configs), from the test output directory.</summary>
-internal static class RepoPaths
+/// <summary>Locates the repository and the built executables the tests start as real processes.</summary>
+public static class RepoPaths
 {
-    private static readonly Lazy<string> Root = new(FindRoot);
+    public static string Root { get; } = FindRoot();
 
+    /// <summary>Release or Debug, matching the configuration the tests themselves were built in.</summary>
+    public static string Configuration { get; } =
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    public static string AgentExecutable => Executable("agent/Appliance.Agent", "appliance-agent");
+
+    public static string CtlExecutable => Executable("tools/Appliance.Ctl", "appliancectl");
+
+    /// <summary>A file checked in under tests/Appliance.Tests/Fixtures (configs the fixtures start real parts with).</summary>
     public static string Fixture(params string[] parts) =>
-        Path.Combine([Root.Value, "tests", "Appliance.Tests", "Fixtures", .. parts]);
+        Path.Combine([Root, "tests", "Appliance.Tests", "Fixtures", .. parts]);
+
+    private static string Executable(string project, string name)
+    {
+        var path = Path.Combine(Root, project, "bin", Configuration, "net10.0", name);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"build {project} first: {path} is missing", path);
+    }
 
     private static string FindRoot()
     {
@@ -18,6 +33,6 @@ internal static class RepoPaths
             }
         }
 
-        throw new InvalidOperationException($"Appliance.sln not found above {AppContext.BaseDirectory}");
+        throw new DirectoryNotFoundException("Appliance.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -118,14 +118,14 @@ public sealed class EmbeddedBrokerLinkTests : MqttLinkTestBase
     {
         var options = BaseOptions(Pair, node, peer);
         options.EmbeddedBroker.BindAddress = "127.0.0.1";
-        options.EmbeddedBroker.Port = FreeTcpPort.Next();
+        options.EmbeddedBroker.Port = FreePort.Tcp();
         if (tls)
         {
             var pki = TestPki.Shared;
             options.EmbeddedBroker.Tls = new EmbeddedBrokerTlsOptions
             {
                 Enabled = true,
-                Port = FreeTcpPort.Next(),
+                Port = FreePort.Tcp(),
                 CertificateFile = pki.ServerCertificateFile,
                 KeyFile = pki.ServerKeyFile,
                 ClientCaFile = pki.CaFile,

@@ -3,16 +3,8 @@ using System.Net.Sockets;
 
 namespace Appliance.Tests.Fixtures;
 
-internal static class FreeTcpPort
+internal static class TcpProbe
 {
-    /// <summary>A loopback port the OS just handed out (bind to port 0), so parallel tests do not collide.</summary>
-    public static int Next()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     /// <summary>Waits until something accepts TCP connections on 127.0.0.1:<paramref name="port"/>.</summary>
     public static async Task<bool> WaitUntilAcceptingAsync(int port, TimeSpan timeout, Func<bool>? giveUp = null)
     {
