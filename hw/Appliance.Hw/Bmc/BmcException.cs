@@ -23,6 +23,9 @@ public enum BmcErrorKind
 
     /// <summary>The management tool (ipmitool, racadm) is not installed.</summary>
     ToolMissing,
+
+    /// <summary>The BMC's TLS certificate is not trusted (wrong pin, or not valid under system trust).</summary>
+    UntrustedCertificate,
 }
 
 /// <summary>A BMC operation failed; the message names the BMC and the cause, never a secret.</summary>
