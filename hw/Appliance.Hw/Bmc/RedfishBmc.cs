@@ -36,6 +36,7 @@ public sealed class RedfishBmc : IBmc, IBmcFrontLcd, IAsyncDisposable, IDisposab
     private string? _token;
     private string? _sessionUri;
     private string? _seenThumbprint;
+    private bool _disposed;
 
     /// <summary>Creates the adapter; no connection is made until the first call.</summary>
     public RedfishBmc(BmcOptions options, Func<string> readPassword)
@@ -236,6 +237,8 @@ public sealed class RedfishBmc : IBmc, IBmcFrontLcd, IAsyncDisposable, IDisposab
     /// <summary>Logs the session out (best effort) and releases the connection pool.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+            return;
         if (_token is not null && _sessionUri is not null)
         {
             try
@@ -260,6 +263,9 @@ public sealed class RedfishBmc : IBmc, IBmcFrontLcd, IAsyncDisposable, IDisposab
     /// <inheritdoc />
     public void Dispose()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
         _http.Dispose();
         _loginLock.Dispose();
     }
