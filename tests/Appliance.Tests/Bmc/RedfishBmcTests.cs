@@ -211,4 +211,57 @@ public sealed class RedfishBmcTests : IAsyncLifetime
         Assert.Equal(FenceOutcome.ConfirmedOff, result.Outcome);
         Assert.Equal("Off", _idrac.Power);
     }
+
+    [Fact]
+    public async Task Power_off_that_is_not_confirmed_in_time_is_a_failed_fence()
+    {
+        _idrac.IgnorePowerOff = true;
+        var fencer = new BmcFencer(_bmc, new FencingOptions
+        {
+            Enabled = true, Timeout = TimeSpan.FromMilliseconds(800), PollInterval = TimeSpan.FromMilliseconds(100),
+        }, TimeProvider.System);
+
+        var result = await fencer.FenceAsync(None);
+
+        Assert.Equal(FenceOutcome.Failed, result.Outcome);
+        Assert.Equal("power off not confirmed within 0.8 s", result.Detail);
+        Assert.InRange(result.Elapsed, TimeSpan.FromMilliseconds(800), TimeSpan.FromSeconds(3));
+        Assert.True(_idrac.Requests.Count(r => r.Method == "GET" && r.Path == "/redfish/v1/Systems/System.Embedded.1") >= 2);
+    }
+
+    [Fact]
+    public async Task Health_poller_runs_on_the_time_provider_period()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
+        var sink = new EventChannel();
+        var poller = new HardwareHealthPoller(_bmc, sink, time, TimeSpan.FromSeconds(60));
+        using var stop = new CancellationTokenSource();
+        var run = poller.RunAsync(stop.Token);
+
+        // First poll at start: CPU1 (Warning) and PS2 (Critical) are already out of range.
+        Assert.Equal(["CPU1 Temp", "PS2 Status"], [(await sink.ReadAsync()).Subject, (await sink.ReadAsync()).Subject]);
+        _idrac.Sel.Add(new JsonObject { ["Id"] = "1", ["Created"] = "c", ["Message"] = "Fan 3 failed.", ["Severity"] = "Critical", ["SensorType"] = "Fan", ["EntryCode"] = "Assert" });
+        var getsBefore = _idrac.Requests.Count;
+
+        time.Advance(TimeSpan.FromSeconds(60));
+        var selEvent = await sink.ReadAsync();
+        Assert.Equal(new HealthEvent(time.GetUtcNow(), HealthSeverity.Critical, HealthSource.EventLog, "1", "SEL 1: Fan: Fan 3 failed. (asserted)"), selEvent);
+        Assert.True(_idrac.Requests.Count > getsBefore);
+
+        await stop.CancelAsync();
+        await run;
+    }
+
+    private sealed class EventChannel : IHealthEventSink
+    {
+        private readonly System.Threading.Channels.Channel<HealthEvent> _channel = System.Threading.Channels.Channel.CreateUnbounded<HealthEvent>();
+
+        public async Task<HealthEvent> ReadAsync()
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            return await _channel.Reader.ReadAsync(limit.Token);
+        }
+
+        public ValueTask PublishAsync(HealthEvent healthEvent, CancellationToken cancellationToken) => _channel.Writer.WriteAsync(healthEvent, cancellationToken);
+    }
 }

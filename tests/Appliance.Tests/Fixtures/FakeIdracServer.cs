@@ -60,6 +60,9 @@ public sealed class FakeIdracServer : IAsyncDisposable
         ["Password"] = null,
     });
 
+    /// <summary>Accepts ForceOff but stays on (a stuck power controller).</summary>
+    public bool IgnorePowerOff { get; set; }
+
     /// <summary>Delay before answering anything (for timeout tests).</summary>
     public TimeSpan ResponseDelay { get; set; }
 
@@ -204,7 +207,7 @@ public sealed class FakeIdracServer : IAsyncDisposable
                 Power = reset switch
                 {
                     "On" or "PowerCycle" => "On",
-                    "ForceOff" or "GracefulShutdown" => "Off",
+                    "ForceOff" or "GracefulShutdown" when !IgnorePowerOff => "Off",
                     _ => Power,
                 };
                 if (reset is not ("On" or "ForceOff" or "GracefulShutdown" or "PowerCycle"))
