@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Appliance.Core.Ports;
 
 namespace Appliance.Hw.Bmc;
@@ -10,65 +9,49 @@ namespace Appliance.Hw.Bmc;
 public sealed class BmcFencer(IBmcPower peerBmc, FencingOptions options, TimeProvider timeProvider) : IPeerFencer
 {
     /// <inheritdoc />
-    public async Task<FenceResult> FenceAsync(CancellationToken cancellationToken)
+    public Task<FenceResult> FenceAsync(CancellationToken cancellationToken) =>
+        BoundedAsync(async token =>
+        {
+            await peerBmc.SetPowerAsync(BmcPowerAction.Off, token);
+            while (await peerBmc.GetPowerStateAsync(token) != BmcPowerState.Off)
+                await Task.Delay(options.PollInterval, timeProvider, token);
+            return (FenceOutcome.ConfirmedOff, "peer BMC confirms power off");
+        }, FenceOutcome.Failed, "power off not confirmed", cancellationToken);
+
+    /// <inheritdoc />
+    public Task<FenceResult> CheckAsync(CancellationToken cancellationToken) =>
+        BoundedAsync(async token =>
+        {
+            // Reading power status needs a logged-in session: it proves reachability and credentials, powers nothing.
+            var state = await peerBmc.GetPowerStateAsync(token);
+            return (FenceOutcome.CheckPassed, $"peer BMC answers with valid credentials; peer power is {state.ToString().ToLowerInvariant()}");
+        }, FenceOutcome.BmcUnreachable, "peer BMC did not answer", cancellationToken);
+
+    /// <summary>Runs one fencing step under the fencing timeout and maps every failure to an outcome with Elapsed.</summary>
+    private async Task<FenceResult> BoundedAsync(Func<CancellationToken, Task<(FenceOutcome, string)>> step,
+        FenceOutcome onDeadline, string deadlineDetail, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         var started = timeProvider.GetTimestamp();
         using var deadline = new CancellationTokenSource(options.Timeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var token = linked.Token;
+        FenceOutcome outcome;
+        string detail;
         try
         {
-            await peerBmc.SetPowerAsync(BmcPowerAction.Off, token);
-            while (true)
-            {
-                var state = await peerBmc.GetPowerStateAsync(token);
-                if (state == BmcPowerState.Off)
-                    return Result(FenceOutcome.ConfirmedOff, "peer BMC confirms power off", started);
-                await Task.Delay(options.PollInterval, timeProvider, token);
-            }
-        }
-        catch (BmcException ex) when (ex.Kind is BmcErrorKind.Unreachable or BmcErrorKind.Timeout)
-        {
-            return Result(FenceOutcome.BmcUnreachable, ex.Message, started);
+            (outcome, detail) = await step(linked.Token);
         }
         catch (BmcException ex)
         {
-            return Result(FenceOutcome.Failed, ex.Message, started);
+            outcome = ex.Kind is BmcErrorKind.Unreachable or BmcErrorKind.Timeout ? FenceOutcome.BmcUnreachable : FenceOutcome.Failed;
+            detail = ex.Message;
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            return Result(FenceOutcome.Failed, $"power off not confirmed within {options.Timeout.TotalSeconds:0.#} s", started);
+            outcome = onDeadline;
+            detail = $"{deadlineDetail} within {options.Timeout.TotalSeconds:0.#} s";
         }
-    }
 
-    /// <inheritdoc />
-    public async Task<FenceResult> CheckAsync(CancellationToken cancellationToken)
-    {
-        var started = timeProvider.GetTimestamp();
-        using var deadline = new CancellationTokenSource(options.Timeout, timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        try
-        {
-            // Reading power status needs a logged-in session: it proves reachability and credentials, powers nothing.
-            var state = await peerBmc.GetPowerStateAsync(linked.Token);
-            return Result(FenceOutcome.CheckPassed,
-                $"peer BMC answers with valid credentials; peer power is {state.ToString().ToLowerInvariant()}", started);
-        }
-        catch (BmcException ex) when (ex.Kind is BmcErrorKind.Unreachable or BmcErrorKind.Timeout)
-        {
-            return Result(FenceOutcome.BmcUnreachable, ex.Message, started);
-        }
-        catch (BmcException ex)
-        {
-            return Result(FenceOutcome.Failed, ex.Message, started);
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            return Result(FenceOutcome.BmcUnreachable, $"peer BMC did not answer within {options.Timeout.TotalSeconds:0.#} s", started);
-        }
+        return new FenceResult(outcome, detail, timeProvider.GetElapsedTime(started));
     }
-
-    private FenceResult Result(FenceOutcome outcome, string detail, long started) =>
-        new(outcome, detail, timeProvider.GetElapsedTime(started));
 }
