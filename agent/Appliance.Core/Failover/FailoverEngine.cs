@@ -347,7 +347,14 @@ public sealed class FailoverEngine : IAsyncDisposable
                 result = onError(ex);
             }
 
-            await _inputs.Writer.WriteAsync(new Work(result), token);
+            try
+            {
+                await _inputs.Writer.WriteAsync(new Work(result), token);
+            }
+            catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
+            {
+                // The engine stopped while the operation ran; its result no longer matters.
+            }
         }, token);
     }
 
