@@ -146,7 +146,8 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         {
             Link = link;
             Store = new MemoryStore(new HaPersistedState(HaRole.Passive, 0, peer, false, time.GetUtcNow(), "paired"), new PairKeyRing(Key), Log);
-            var ports = new HaPorts(Store, link, new UnusedFencer(), new RecordingAddress(Log), new RecordingServices(Log), new UnusedProbe(), new EventLog(Events));
+            var host = new RecordingHost(Log);
+            var ports = new HaPorts(Store, link, new UnusedFencer(), host, host, new UnusedProbe(), new EventLog(Events));
             Engine = new FailoverEngine(id, Settings, ports, time);
         }
 
@@ -223,60 +224,33 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         }
     }
 
-    private sealed class RecordingAddress(List<string> log) : ISharedAddress
-    {
-        public bool IsHeld { get; private set; }
-
-        public Task TakeAsync(CancellationToken cancellationToken)
-        {
-            lock (log)
-            {
-                log.Add("ip take");
-            }
-
-            IsHeld = true;
-            return Task.CompletedTask;
-        }
-
-        public Task ReleaseAsync(CancellationToken cancellationToken)
-        {
-            lock (log)
-            {
-                log.Add("ip release");
-            }
-
-            IsHeld = false;
-            return Task.CompletedTask;
-        }
-    }
-
-    private sealed class RecordingServices(List<string> log) : IManagedServices
+    /// <summary>Shared IP and managed services in one recorder: each call appends to the side's ordered log.</summary>
+    private sealed class RecordingHost(List<string> log) : ISharedAddress, IManagedServices
     {
         private bool _running;
 
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            lock (log)
-            {
-                log.Add("services start");
-            }
+        public bool IsHeld { get; private set; }
 
-            _running = true;
-            return Task.CompletedTask;
-        }
+        public Task TakeAsync(CancellationToken cancellationToken) => Record("ip take", () => IsHeld = true);
 
-        public Task StopAsync(CancellationToken cancellationToken)
-        {
-            lock (log)
-            {
-                log.Add("services stop");
-            }
+        public Task ReleaseAsync(CancellationToken cancellationToken) => Record("ip release", () => IsHeld = false);
 
-            _running = false;
-            return Task.CompletedTask;
-        }
+        public Task StartAsync(CancellationToken cancellationToken) => Record("services start", () => _running = true);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Record("services stop", () => _running = false);
 
         public Task<bool> VerifyStoppedAsync(CancellationToken cancellationToken) => Task.FromResult(!_running);
+
+        private Task Record(string entry, Action apply)
+        {
+            apply();
+            lock (log)
+            {
+                log.Add(entry);
+            }
+
+            return Task.CompletedTask;
+        }
     }
 
     /// <summary>Fencing is disabled in these settings: a call is a bug.</summary>
