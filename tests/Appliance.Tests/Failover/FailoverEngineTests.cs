@@ -18,13 +18,13 @@ public sealed class FailoverEngineTests : IAsyncDisposable
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly Side _a;
     private readonly Side _b;
+    private readonly Channel<PeerFrame> _aToB = Channel.CreateBounded<PeerFrame>(64);
+    private readonly Channel<PeerFrame> _bToA = Channel.CreateBounded<PeerFrame>(64);
 
     public FailoverEngineTests()
     {
-        var aToB = Channel.CreateBounded<PeerFrame>(64);
-        var bToA = Channel.CreateBounded<PeerFrame>(64);
-        _a = new Side("node-a", "node-b", new MemoryLink(bToA.Reader, aToB.Writer), _time);
-        _b = new Side("node-b", "node-a", new MemoryLink(aToB.Reader, bToA.Writer), _time);
+        _a = new Side("node-a", "node-b", new MemoryLink(_bToA.Reader, _aToB.Writer), _time);
+        _b = new Side("node-b", "node-a", new MemoryLink(_aToB.Reader, _bToA.Writer), _time);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class FailoverEngineTests : IAsyncDisposable
 
         _a.Link.Silenced = true;
         await Until(() => Locked(_b.Events).Any(e => e.Contains("decision not applied", StringComparison.Ordinal)));
-        Advance(TimeSpan.FromSeconds(10));
+        await Advance(TimeSpan.FromSeconds(10));
 
         Assert.Equal(HaRole.Passive, _b.Engine.Snapshot.Role);
         Assert.DoesNotContain("ip take", Locked(_b.Log));
@@ -89,9 +89,9 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         var next = new PairKey(Enumerable.Repeat((byte)0x5a, 32).ToArray());
 
         await _a.Engine.RotateKeyAsync(next, CancellationToken.None);
-        Advance(TimeSpan.FromSeconds(20));
+        await Advance(TimeSpan.FromSeconds(20));
         await _b.Engine.RotateKeyAsync(next, CancellationToken.None);
-        Advance(TimeSpan.FromSeconds(20));
+        await Advance(TimeSpan.FromSeconds(20));
 
         Assert.Equal(HaRole.Active, _a.Engine.Snapshot.Role);
         Assert.Equal(HaRole.Passive, _b.Engine.Snapshot.Role);
@@ -111,25 +111,40 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         await _b.Engine.StartAsync(CancellationToken.None);
     }
 
-    private void Advance(TimeSpan by)
+    private async Task Advance(TimeSpan by)
     {
         for (TimeSpan t = TimeSpan.Zero; t < by; t += TimeSpan.FromMilliseconds(100))
         {
-            _time.Advance(TimeSpan.FromMilliseconds(100));
-            Thread.Sleep(2); // let the loops run between virtual steps
+            await StepAsync();
         }
     }
 
-    /// <summary>Steps virtual time (100 ms) until the condition holds; 60 virtual seconds at most.</summary>
+    /// <summary>Steps virtual time (100 ms at a time) until the condition holds; 60 virtual seconds at most.</summary>
     private async Task Until(Func<bool> condition)
     {
         for (int step = 0; step < 600 && !condition(); step++)
         {
-            _time.Advance(TimeSpan.FromMilliseconds(100));
-            await Task.Delay(3);
+            await StepAsync();
         }
 
         Assert.True(condition(), $"not reached; a: {string.Join(" | ", Locked(_a.Events))}; b: {string.Join(" | ", Locked(_b.Events))}");
+    }
+
+    /// <summary>
+    /// Advances virtual time only once both loops are parked and no frame is in flight, so a busy
+    /// machine can never make virtual heartbeats look late.
+    /// </summary>
+    private async Task StepAsync()
+    {
+        bool Idle() => _a.Engine.IsIdle && _b.Engine.IsIdle && _aToB.Reader.Count == 0 && _bToA.Reader.Count == 0;
+        var patience = System.Diagnostics.Stopwatch.StartNew();
+        while (!(Idle() && await Task.Delay(1).ContinueWith(_ => Idle(), TaskScheduler.Default)))
+        {
+            Assert.True(patience.Elapsed < TimeSpan.FromSeconds(20), "engine loops never went idle");
+            await Task.Delay(1);
+        }
+
+        _time.Advance(TimeSpan.FromMilliseconds(100));
     }
 
     private static List<string> Locked(List<string> list)
