@@ -34,6 +34,11 @@ if (errors.Count > 0)
     return 2;
 }
 
+// Store commits end in fsync (blocking); on a 2-core appliance the pool would start with 2 threads
+// and add more only slowly, so a burst of durable writes could delay the load-balancer probe.
+ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+ThreadPool.SetMinThreads(Math.Max(workers, 16), completionPorts);
+
 var time = TimeProvider.System;
 AgentStore store;
 try

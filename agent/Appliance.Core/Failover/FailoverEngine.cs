@@ -263,11 +263,23 @@ public sealed class FailoverEngine : IAsyncDisposable
         }
 
         _state = decision.State;
+        var published = false;
         foreach (HaEffect effect in decision.Effects.Where(e => e is not HaEffect.PersistState))
         {
+            if (!published && effect.Order >= ReportableOrder)
+            {
+                // The role is real once persisted and the IP and services have moved: report it now,
+                // not after the history and notifications behind it (each a durable write).
+                Volatile.Write(ref _snapshot, BuildSnapshot());
+                published = true;
+            }
+
             await ExecuteAsync(effect, reply, now, cancellationToken);
         }
     }
+
+    /// <summary>Effects from here on (probes, history, publish, notify, reply) don't change what the node is.</summary>
+    private static readonly int ReportableOrder = new HaEffect.RunConnectivityProbes().Order;
 
     private async Task ExecuteAsync(HaEffect effect, TaskCompletionSource<CommandResult>? reply, HaClock now, CancellationToken cancellationToken)
     {
