@@ -77,4 +77,47 @@ public sealed class ConnectivityProbeTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
             () => Probe().ReachesAsync(new ConnectivityTarget("127.0.0.1", 1), cancelled.Token));
     }
+
+    /// <summary>
+    /// A listener whose accept queue is full drops further SYNs (Linux), so the connect gets no answer at
+    /// all: the real "silent target" path, bounded by the probe timeout, without leaving loopback.
+    /// </summary>
+    [Fact]
+    public async Task Tcp_to_a_silent_target_gives_up_at_the_timeout()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var endPoint = (IPEndPoint)listener.LocalEndPoint!;
+        var fillers = new List<Socket>();
+        try
+        {
+            // Fill the accept queue until a connect stays unanswered.
+            while (fillers.Count < 8)
+            {
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                fillers.Add(filler);
+                using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+                try
+                {
+                    await filler.ConnectAsync(endPoint, wait.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
+            var clock = Stopwatch.StartNew();
+            ProbeResult result = await Probe(TimeSpan.FromMilliseconds(300)).ProbeAsync(new ConnectivityTarget("127.0.0.1", endPoint.Port), CancellationToken.None);
+
+            Assert.False(result.Reached);
+            Assert.Equal("no answer within 300 ms", result.Reason);
+            Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(3));
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
 }
