@@ -1,6 +1,8 @@
 using System.Net;
 using System.Runtime.InteropServices;
 using Appliance.Agent.Api;
+using Appliance.Agent.Ha;
+using Appliance.Core.Ports;
 using Appliance.Agent.Hosting;
 using Appliance.Agent.Runtime;
 using Appliance.Agent.Store;
@@ -60,7 +62,11 @@ using (store)
     builder.Services.AddSingleton(store);
     builder.Services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
     builder.Services.AddSingleton<LoopProgress>();
-    builder.Services.AddSingleton(sp => new NodeRuntime(store, sp.GetRequiredService<LoopProgress>(), time, options.NodeName));
+    builder.Services.AddSingleton<IHaEvents, HaEventsSink>();
+    builder.Services.AddSingleton(sp => HaComposition.CreatePorts(options, sp.GetRequiredService<ILoggerFactory>()));
+    builder.Services.AddSingleton<HaService>();
+    builder.Services.AddHostedService(sp => sp.GetRequiredService<HaService>());
+    builder.Services.AddSingleton(sp => new NodeRuntime(store, sp.GetRequiredService<LoopProgress>(), sp.GetRequiredService<HaService>(), time, options.NodeName));
     builder.Services.AddSingleton<ApiAuthentication>();
     builder.Services.AddSingleton(sp => new ServiceNotifications(
         sp.GetRequiredService<ISystemdNotifier>(),

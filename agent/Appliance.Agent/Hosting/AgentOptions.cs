@@ -23,6 +23,8 @@ public sealed class AgentOptions
 
     public StoreOptions Store { get; set; } = new();
 
+    public HaHostOptions Ha { get; set; } = new();
+
     /// <summary>How long a graceful stop may take before the host gives up waiting (SIGTERM / service stop).</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -43,6 +45,7 @@ public sealed class AgentOptions
         CheckRange(errors, "Appliance:ShutdownTimeout", ShutdownTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
         Api.Validate(errors);
         Store.Validate(errors);
+        Ha.Validate(errors);
         return errors;
     }
 
@@ -137,5 +140,27 @@ public sealed class StoreOptions
         {
             errors.Add($"Appliance:Store:PasswordFile='{PasswordFile}' does not exist: an existing readable file is required");
         }
+    }
+}
+
+/// <summary>The HA subsystem's host-side settings. The failover settings themselves (timeouts, mode …) live in the store.</summary>
+public sealed class HaHostOptions
+{
+    /// <summary>The MQTT peer link: embedded broker and/or external brokers. Pair, node and peer ids come from pairing, not from here.</summary>
+    public Appliance.Agent.Mqtt.MqttLinkOptions PeerLink { get; set; } = new();
+
+    /// <summary>True when the peer's BMC is configured for fencing (Appliance:Ha:Fencing).</summary>
+    public bool FencingConfigured => false;
+
+    internal void Validate(List<string> errors)
+    {
+        // Ids are filled in at pairing time; validate everything else with placeholders.
+        var (pair, node, peer, peerHost) = (PeerLink.PairId, PeerLink.NodeId, PeerLink.PeerNodeId, PeerLink.PeerBroker.Host);
+        PeerLink.PairId = "validate";
+        PeerLink.NodeId = "validate-self";
+        PeerLink.PeerNodeId = "validate-peer";
+        PeerLink.PeerBroker.Host = string.IsNullOrEmpty(peerHost) ? "peer.invalid" : peerHost;
+        errors.AddRange(PeerLink.Validate("Appliance:Ha:PeerLink"));
+        (PeerLink.PairId, PeerLink.NodeId, PeerLink.PeerNodeId, PeerLink.PeerBroker.Host) = (pair, node, peer, peerHost);
     }
 }

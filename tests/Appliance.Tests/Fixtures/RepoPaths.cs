@@ -13,6 +13,10 @@ public static class RepoPaths
 
     public static string CtlExecutable => Executable("tools/Appliance.Ctl", "appliancectl");
 
+    /// <summary>A file checked in under tests/Appliance.Tests/Fixtures (configs the fixtures start real parts with).</summary>
+    public static string Fixture(params string[] parts) =>
+        Path.Combine([Root, "tests", "Appliance.Tests", "Fixtures", .. parts]);
+
     private static string Executable(string project, string name)
     {
         var path = Path.Combine(Root, project, "bin", Configuration, "net10.0", name);
