@@ -62,8 +62,10 @@ using (store)
     builder.Services.AddSingleton(store);
     builder.Services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
     builder.Services.AddSingleton<LoopProgress>();
+    builder.Services.AddSingleton(sp => new TransitionHooks(options.Ha.Hooks, new ProcessCommandRunner(), sp.GetRequiredService<ILogger<TransitionHooks>>(),
+        result => store.AppendHistory("hook", $"{result.Trigger} hook {result.Hook}: {result.Summary}", "ha transition")));
     builder.Services.AddSingleton<IHaEvents, HaEventsSink>();
-    builder.Services.AddSingleton(sp => HaComposition.CreatePorts(options, sp.GetRequiredService<ILoggerFactory>()));
+    builder.Services.AddSingleton(sp => HaComposition.CreatePorts(options, sp.GetRequiredService<ILoggerFactory>(), time));
     builder.Services.AddSingleton<HaService>();
     builder.Services.AddHostedService(sp => sp.GetRequiredService<HaService>());
     builder.Services.AddSingleton(sp => new NodeRuntime(store, sp.GetRequiredService<LoopProgress>(), sp.GetRequiredService<HaService>(), time, options.NodeName));

@@ -1,4 +1,5 @@
 using Appliance.Agent.Ha;
+using Appliance.Agent.Hosting;
 using Appliance.Agent.Store;
 using Appliance.Core.Api;
 using Appliance.Core.Failover;

@@ -5,12 +5,13 @@ using Appliance.Core.Ports;
 namespace Appliance.Agent.Ha;
 
 /// <summary>Every HA transition and event goes into the store's history (durable) and the log.</summary>
-public sealed partial class HaEventsSink(AgentStore store, ILogger<HaEventsSink> logger) : IHaEvents
+public sealed partial class HaEventsSink(AgentStore store, TransitionHooks hooks, ILogger<HaEventsSink> logger) : IHaEvents
 {
     public void Record(HaTransition transition, DateTimeOffset at)
     {
         store.AppendHistory("role", $"{transition.From} -> {transition.To} (epoch {transition.Epoch})", transition.Cause);
         LogTransition(logger, transition.From, transition.To, transition.Epoch, transition.Cause);
+        hooks.Post(transition);
     }
 
     public void Notify(HaEventKind kind, string message, DateTimeOffset at)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Appliance.Agent.Hosting;
 using Appliance.Agent.Mqtt;
 using Appliance.Agent.Store;
 using Appliance.Core.Failover;
@@ -7,7 +8,7 @@ using Appliance.Core.Ports;
 namespace Appliance.Agent.Ha;
 
 /// <summary>The adapters the failover engine acts through, other than the link and the store.</summary>
-public sealed record HaHostPorts(IPeerFencer Fencer, ISharedAddress SharedAddress, IManagedServices Services, IConnectivityProbe Probe);
+public sealed record HaHostPorts(IPeerFencer Fencer, ISharedAddress SharedAddress, ManagedServices Services, IConnectivityProbe Probe);
 
 /// <summary>
 /// Owns the HA subsystem of this node: the embedded broker (always up, so a peer can pair with us),
@@ -77,7 +78,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         // Whatever this node held before it stopped (or was killed) is released before it rejoins:
         // the engine decides afresh, and never comes up Active while its peer is.
         await _ports.SharedAddress.ReleaseAsync(cancellationToken);
-        await _ports.Services.StopAsync(cancellationToken);
+        await _ports.Services.EnsureStoppedAtStartAsync(cancellationToken);
         await AnnounceAsync(cancellationToken);
         if (Pairing is { } pairing)
         {
