@@ -16,30 +16,17 @@ public sealed class HookedHaEventsTests : IDisposable
     public async Task Transitions_and_conflicts_reach_the_inner_sink_and_post_hooks_with_the_current_role()
     {
         string log = _dir.File("log");
-        string notify = _dir.File("notify");
-        await File.WriteAllTextAsync(notify, $"#!/bin/sh\necho \"$APPLIANCE_HA_TRIGGER $*\" >> {log}\n");
-        File.SetUnixFileMode(notify, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var results = new List<HookResult>();
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        string notify = HookTestKit.Script(_dir.File("notify"), $"echo \"$APPLIANCE_HA_TRIGGER $*\" >> {log}\n");
+        var collected = new HookResults(2);
         await using var hooks = new TransitionHooks(new HooksOptions { Notify = new HookCommand { Path = notify } }, new ProcessCommandRunner(),
-            NullLogger<TransitionHooks>.Instance, result =>
-            {
-                lock (results)
-                {
-                    results.Add(result);
-                    if (results.Count == 2)
-                    {
-                        done.SetResult();
-                    }
-                }
-            });
+            NullLogger<TransitionHooks>.Instance, collected.Add);
         var inner = new ListEvents();
         var events = new HookedHaEvents(inner, hooks);
 
         events.Record(new HaTransition(HaRole.Passive, HaRole.Active, 4, "peer lost"), DateTimeOffset.UnixEpoch);
         events.Notify(HaEventKind.PeerFound, "peer back", DateTimeOffset.UnixEpoch);
         events.Notify(HaEventKind.Conflict, "both Active", DateTimeOffset.UnixEpoch);
-        await done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All(await collected.WaitAsync(), r => Assert.True(r.Ok, r.Summary));
 
         Assert.Equal(["Passive->Active", "PeerFound: peer back", "Conflict: both Active"], inner.Lines);
         Assert.Equal(["Active Active 4 peer lost", "Conflict Active 4 both Active"], await File.ReadAllLinesAsync(log));

@@ -25,13 +25,7 @@ public sealed class TransitionHooksTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private string Script(string name, string body)
-    {
-        string path = _dir.File(name);
-        File.WriteAllText(path, "#!/bin/sh\n" + body);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
-    }
+    private string Script(string name, string body) => HookTestKit.Script(_dir.File(name), body);
 
     private static TransitionHooks Hooks(HooksOptions options, Action<HookResult>? onResult = null)
     {
@@ -110,6 +104,21 @@ public sealed class TransitionHooksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_hook_that_exits_leaving_a_child_on_its_output_returns_at_once()
+    {
+        string childPid = _dir.File("child.pid");
+        string hook = Script("daemonizes", $"sleep 60 &\necho $! > {childPid}\necho started\nexit 0\n");
+        await using TransitionHooks hooks = Hooks(new HooksOptions { Timeout = TimeSpan.FromSeconds(5), OnActive = new HookCommand { Path = hook } });
+
+        HookResult result = Assert.Single(await hooks.RunAsync(HookTrigger.Active, HaRole.Active, 2, "promoted", CancellationToken.None));
+        _pidsToKill.Add(int.Parse(await File.ReadAllTextAsync(childPid)));
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("started\n", result.StandardOutput);
+        Assert.True(result.Elapsed < TimeSpan.FromSeconds(4), $"took {result.Elapsed}");
+    }
+
+    [Fact]
     public async Task A_missing_hook_is_a_clear_error_result()
     {
         string missing = _dir.File("no-such-hook");
@@ -142,25 +151,13 @@ public sealed class TransitionHooksTests : IAsyncLifetime
         string log = _dir.File("log");
         string specific = Script("on-active", $"echo \"on-active $*\" >> {log}\n");
         string notify = Script("notify", $"echo \"notify $APPLIANCE_HA_TRIGGER $*\" >> {log}\n");
-        var results = new List<HookResult>();
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var collected = new HookResults(3);
         await using TransitionHooks hooks = Hooks(
-            new HooksOptions { OnActive = new HookCommand { Path = specific }, Notify = new HookCommand { Path = notify } },
-            result =>
-            {
-                lock (results)
-                {
-                    results.Add(result);
-                    if (results.Count == 3)
-                    {
-                        done.SetResult();
-                    }
-                }
-            });
+            new HooksOptions { OnActive = new HookCommand { Path = specific }, Notify = new HookCommand { Path = notify } }, collected.Add);
 
         hooks.Post(new HaTransition(HaRole.Passive, HaRole.Active, 5, "peer lost"));
         hooks.Post(new HaTransition(HaRole.Active, HaRole.Passive, 6, "planned switch"));
-        await done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        IReadOnlyList<HookResult> results = await collected.WaitAsync();
 
         Assert.Equal(["OnActive", "Notify", "Notify"], results.Select(r => r.Hook));
         Assert.All(results, r => Assert.True(r.Ok, r.Summary));
