@@ -166,6 +166,21 @@ public sealed class TransitionHooksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_conflict_hook_gets_the_role_and_epoch_of_the_last_transition()
+    {
+        string log = _dir.File("log");
+        string notify = Script("notify", $"echo \"$APPLIANCE_HA_TRIGGER $*\" >> {log}\n");
+        var collected = new HookResults(2);
+        await using TransitionHooks hooks = Hooks(new HooksOptions { Notify = new HookCommand { Path = notify } }, collected.Add);
+
+        hooks.Post(new HaTransition(HaRole.Passive, HaRole.Active, 4, "peer lost"));
+        hooks.PostConflict("both Active");
+
+        Assert.All(await collected.WaitAsync(), r => Assert.True(r.Ok, r.Summary));
+        Assert.Equal(["Active Active 4 peer lost", "Conflict Active 4 both Active"], await File.ReadAllLinesAsync(log));
+    }
+
+    [Fact]
     public async Task A_trigger_without_a_configured_hook_runs_nothing()
     {
         await using TransitionHooks hooks = Hooks(new HooksOptions { OnActive = new HookCommand { Path = "/bin/true" } });
