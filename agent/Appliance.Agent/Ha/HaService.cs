@@ -216,7 +216,9 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         _link = new MqttPeerLink(_linkOptions, _loggers.CreateLogger<MqttPeerLink>(), _time);
         var ports = new HaPorts(_haStore, _link, _ports.Fencer, _ports.SharedAddress, _ports.Services, _ports.Probe, _events);
         _engine = new FailoverEngine(_store.Identity.NodeId, Settings, ports, _time);
-        _link.PathConnected += status => _ = _engine.ReportPathAsync(status.Name, up: true, CancellationToken.None).AsTask();
+        var engine = _engine;
+        _link.PathConnected += status => _ = engine.ReportPathAsync(status.Name, up: true, CancellationToken.None).AsTask();
+        _link.PathLost += name => _ = engine.ReportPathAsync(name, up: false, CancellationToken.None).AsTask();
         await _engine.StartAsync(cancellationToken);
         LogEngineStarted(_logger, pairing.PeerNodeId, pairing.PeerHost, pairing.PeerPort);
     }
