@@ -68,7 +68,7 @@ using (store)
     builder.Services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
     builder.Services.AddSingleton<LoopProgress>();
     builder.Services.AddSingleton(sp => new TransitionHooks(options.Ha.Hooks, new ProcessCommandRunner(), sp.GetRequiredService<ILogger<TransitionHooks>>(),
-        result => store.AppendHistory("hook", $"{result.Trigger} hook {result.Hook}: {result.Summary}", "ha transition")));
+        result => store.AppendHistory("hook", result.Summary, "ha transition")));
     builder.Services.AddSingleton<IHaEvents, HaEventsSink>();
     builder.Services.AddSingleton(sp => HaComposition.CreatePorts(options, sp.GetRequiredService<ILoggerFactory>(), time));
     builder.Services.AddSingleton<HaService>();
