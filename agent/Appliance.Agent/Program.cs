@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting.Systemd;
 
-// Exit codes: 0 clean stop, 2 invalid configuration, 3 store cannot be opened.
+// Exit codes: 0 clean stop, 2 invalid configuration, 3 store cannot be opened, 4 a listener cannot bind.
 var configuration = new ConfigurationManager();
 try
 {
@@ -89,7 +89,17 @@ using (store)
 
     var app = builder.Build();
     ApiEndpoints.Map(app);
-    await app.StartAsync().ConfigureAwait(false);
+    try
+    {
+        await app.StartAsync().ConfigureAwait(false);
+    }
+    catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
+    {
+        // A port or socket already taken (another agent, another broker): one clear line, not a stack.
+        Console.Error.WriteLine($"appliance-agent: cannot start listening: {e.Message} (Appliance:Api:*, Appliance:Ha:PeerLink:EmbeddedBroker:*)");
+        return 4;
+    }
+
     if (!OperatingSystem.IsWindows())
     {
         File.SetUnixFileMode(options.Api.SocketPath, options.Api.ParseSocketMode()!.Value);
