@@ -65,6 +65,9 @@ public sealed class PanelController : IPanelGestureSink
     /// <summary>Status errors from the last refresh, or null; the panel keeps showing the previous snapshot.</summary>
     public Exception? LastStatusError { get; private set; }
 
+    /// <summary>The error of the last failed draw, or null when the last draw succeeded.</summary>
+    public Exception? LastDisplayError { get; private set; }
+
     public void OnGesture(PanelGesture gesture)
     {
         lock (_gate)
@@ -119,7 +122,16 @@ public sealed class PanelController : IPanelGestureSink
     {
         var frame = _menu.Render(_status);
         _lastFrame = frame;
-        _display.Show(frame);
+        try
+        {
+            _display.Show(frame);
+            LastDisplayError = null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A broken display must not stop the menu; the next draw retries (drivers re-initialise themselves).
+            LastDisplayError = e;
+        }
     }
 
     private async Task RunEffectAsync(Task previous, PanelEffect effect)

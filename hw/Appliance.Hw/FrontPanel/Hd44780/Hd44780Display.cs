@@ -23,12 +23,23 @@ public sealed class Hd44780Display : IPanelDisplay, IDisposable
     private bool? _backlight;
     private int _cursorRow = -1;
     private int _cursorColumn = -1;
+    private bool _stale;
 
     /// <summary>Initialises the controller, loads the icon glyphs and starts from a blank screen.</summary>
     public Hd44780Display(Hd44780 lcd)
     {
         ArgumentNullException.ThrowIfNull(lcd);
         _lcd = lcd;
+        _shown = new byte[lcd.Geometry.Rows][];
+        Reset();
+    }
+
+    /// <summary>
+    /// Re-initialises the controller. Also used after a failed write: the controller may have latched only one
+    /// nibble of a byte, so nothing it holds can be trusted any more.
+    /// </summary>
+    private void Reset()
+    {
         _lcd.Initialize();
         for (var slot = 0; slot < GlyphPatterns.Count; slot++)
         {
@@ -36,11 +47,15 @@ public sealed class Hd44780Display : IPanelDisplay, IDisposable
         }
 
         // After the clear in Initialize every DDRAM cell holds a space.
-        _shown = new byte[lcd.Geometry.Rows][];
         for (var row = 0; row < _shown.Length; row++)
         {
-            _shown[row] = Enumerable.Repeat((byte)' ', lcd.Geometry.Columns).ToArray();
+            _shown[row] = Enumerable.Repeat((byte)' ', _lcd.Geometry.Columns).ToArray();
         }
+
+        _cursorRow = -1;
+        _cursorColumn = -1;
+        _backlight = null;
+        _stale = false;
     }
 
     public PanelGeometry Geometry => _lcd.Geometry;
@@ -55,18 +70,36 @@ public sealed class Hd44780Display : IPanelDisplay, IDisposable
 
         lock (_gate)
         {
-            if (_backlight != frame.BacklightOn)
+            try
             {
-                _lcd.SetBacklight(frame.BacklightOn);
-                _backlight = frame.BacklightOn;
+                ShowLocked(frame);
             }
+            catch
+            {
+                _stale = true;
+                throw;
+            }
+        }
+    }
 
-            Span<byte> codes = stackalloc byte[Geometry.Columns];
-            for (var row = 0; row < Geometry.Rows; row++)
-            {
-                Encode(frame.Lines[row], codes);
-                WriteChangedRuns(row, codes);
-            }
+    private void ShowLocked(PanelFrame frame)
+    {
+        if (_stale)
+        {
+            Reset();
+        }
+
+        if (_backlight != frame.BacklightOn)
+        {
+            _lcd.SetBacklight(frame.BacklightOn);
+            _backlight = frame.BacklightOn;
+        }
+
+        Span<byte> codes = stackalloc byte[Geometry.Columns];
+        for (var row = 0; row < Geometry.Rows; row++)
+        {
+            Encode(frame.Lines[row], codes);
+            WriteChangedRuns(row, codes);
         }
     }
 
