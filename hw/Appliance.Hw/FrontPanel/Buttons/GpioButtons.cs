@@ -24,6 +24,7 @@ public sealed class GpioButtons : IDisposable
     private readonly bool _ownsController;
     private readonly Dictionary<int, PanelKey> _keyByPin = [];
     private readonly PinChangeEventHandler _handler;
+    private bool _disposed;
 
     public GpioButtons(GpioController gpio, ButtonPins pins, IButtonLevelSink sink, bool ownsController = true)
     {
@@ -74,6 +75,12 @@ public sealed class GpioButtons : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         foreach (var pin in _keyByPin.Keys)
         {
             _gpio.UnregisterCallbackForPinValueChangedEvent(pin, _handler);
