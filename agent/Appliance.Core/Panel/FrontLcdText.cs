@@ -7,7 +7,8 @@ public static class FrontLcdText
 {
     /// <summary>
     /// <c>ACTIVE 10.0.0.5</c> is 15 characters, one more than the LCD holds, so the role is shortened step by step
-    /// (<c>ACTIVE</c>, <c>ACT</c>, <c>A</c>) until role and address fit; an address that alone is too long is cut.
+    /// (<c>ACTIVE</c>, <c>ACT</c>, <c>A</c>) until role and address fit. An address that cannot fit even then
+    /// (a long IPv6) is left out rather than cut: a truncated address would be wrong information.
     /// </summary>
     public static string Format(PanelStatus status)
     {
@@ -28,6 +29,6 @@ public static class FrontLcdText
             }
         }
 
-        return address.Length <= IBmcFrontLcd.MaxLength ? address : address[..IBmcFrontLcd.MaxLength];
+        return role;
     }
 }
