@@ -65,7 +65,7 @@ public sealed partial class FrontPanelRuntime : IDisposable
     private readonly ILogger _logger;
     private LcdProcPanel? _lcdProc;
     private IdracFrontLcdPresenter? _idrac;
-    private FrontPanelDependencies _dependencies;
+    private readonly FrontPanelDependencies _dependencies;
 
     private FrontPanelRuntime(PanelKind kind, FrontPanelDependencies dependencies)
     {
@@ -88,6 +88,12 @@ public sealed partial class FrontPanelRuntime : IDisposable
 
     /// <summary>The simulated panel, when that is the kind.</summary>
     public SimulatedPanel? Simulated { get; private set; }
+
+    /// <summary>The LCDproc client, when that is the kind.</summary>
+    public LcdProcPanel? LcdProc => _lcdProc;
+
+    /// <summary>The Dell LCD presenter, when that is the kind.</summary>
+    public IdracFrontLcdPresenter? IdracLcd => _idrac;
 
     /// <summary>The screen as a framed box for <c>panel show</c>, or null when there is no panel.</summary>
     public string? RenderScreen() =>

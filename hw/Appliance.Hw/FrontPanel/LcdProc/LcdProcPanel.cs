@@ -52,6 +52,11 @@ public sealed partial class LcdProcPanel : IPanelDisplay, IDisposable
     /// <summary>Number of successful handshakes (1 after the first connection; more after reconnects).</summary>
     public int Connections { get; private set; }
 
+    /// <summary>How many commands LCDd answered with <c>huh?</c> (each is logged as a warning).</summary>
+    public int RefusedCommands { get; private set; }
+
+    public string? LastRefusal { get; private set; }
+
     /// <summary>Key presses go here (the panel controller).</summary>
     public void AttachKeys(IPanelGestureSink sink)
     {
@@ -179,6 +184,8 @@ public sealed partial class LcdProcPanel : IPanelDisplay, IDisposable
     {
         if (line.StartsWith("huh?", StringComparison.Ordinal))
         {
+            RefusedCommands++;
+            LastRefusal = line;
             LogRefused(line);
         }
         else if (line.StartsWith("listen ", StringComparison.Ordinal))
