@@ -12,15 +12,20 @@ public sealed record ButtonTiming(TimeSpan Debounce, TimeSpan Hold)
 /// Turns raw button levels into gestures: debounce (a level counts once it has been stable for
 /// <see cref="ButtonTiming.Debounce"/>), press on release, hold while held, and the Up+Down chord.
 /// Keys taking part in a chord never also produce presses. Thread-safe: GPIO callbacks arrive on driver threads.
+/// Decisions use edge timestamps, and timers only end the waits: a late timer callback (a busy thread pool) can
+/// delay a gesture but never lose or misclassify one — the next edge settles the previous level from its timestamps.
 /// </summary>
 public sealed class ButtonGestureDecoder : IButtonLevelSink, IDisposable
 {
     private readonly Lock _gate = new();
     private readonly IPanelGestureSink _sink;
     private readonly ButtonTiming _timing;
+    private readonly TimeProvider _time;
     private readonly KeyState[] _keys;
     private readonly ITimer _chordTimer;
     private bool _chordActive;
+    private bool _chordFired;
+    private long _chordSince;
     private bool _disposed;
 
     public ButtonGestureDecoder(IPanelGestureSink sink, ButtonTiming timing, TimeProvider time)
@@ -30,6 +35,7 @@ public sealed class ButtonGestureDecoder : IButtonLevelSink, IDisposable
         ArgumentNullException.ThrowIfNull(time);
         _sink = sink;
         _timing = timing;
+        _time = time;
         _keys = new KeyState[Enum.GetValues<PanelKey>().Length];
         for (var i = 0; i < _keys.Length; i++)
         {
@@ -44,7 +50,8 @@ public sealed class ButtonGestureDecoder : IButtonLevelSink, IDisposable
 
     public void OnLevel(PanelKey key, bool pressed)
     {
-        PanelGesture? gesture = null;
+        PanelGesture? settled = null;
+        PanelGesture? immediate = null;
         lock (_gate)
         {
             if (_disposed)
@@ -53,10 +60,19 @@ public sealed class ButtonGestureDecoder : IButtonLevelSink, IDisposable
             }
 
             var state = _keys[(int)key];
+            var now = _time.GetTimestamp();
+
+            // The level before this edge may have been stable long enough although its timer has not run yet.
+            if (state.Raw != state.Stable && _time.GetElapsedTime(state.LastEdge, now) >= _timing.Debounce)
+            {
+                settled = CommitLocked(key, now);
+            }
+
             state.Raw = pressed;
+            state.LastEdge = now;
             if (_timing.Debounce <= TimeSpan.Zero)
             {
-                gesture = CommitLocked(key);
+                immediate = CommitLocked(key, now);
             }
             else
             {
@@ -65,26 +81,39 @@ public sealed class ButtonGestureDecoder : IButtonLevelSink, IDisposable
             }
         }
 
-        Emit(gesture);
+        Emit(settled);
+        Emit(immediate);
     }
 
     private void OnDebounceElapsed(PanelKey key)
     {
-        PanelGesture? gesture;
+        PanelGesture? gesture = null;
         lock (_gate)
         {
+            var state = _keys[(int)key];
+            var now = _time.GetTimestamp();
+
             if (_disposed)
             {
                 return;
             }
 
-            gesture = CommitLocked(key);
+            // Timers run on a coarser clock than timestamps and may fire a little early: wait out the rest.
+            var left = _timing.Debounce - _time.GetElapsedTime(state.LastEdge, now);
+            if (left > TimeSpan.Zero)
+            {
+                state.DebounceTimer.Change(left, Timeout.InfiniteTimeSpan);
+            }
+            else
+            {
+                gesture = CommitLocked(key, now);
+            }
         }
 
         Emit(gesture);
     }
 
-    private PanelGesture? CommitLocked(PanelKey key)
+    private PanelGesture? CommitLocked(PanelKey key, long now)
     {
         var state = _keys[(int)key];
         if (state.Raw == state.Stable)
@@ -93,41 +122,66 @@ public sealed class ButtonGestureDecoder : IButtonLevelSink, IDisposable
         }
 
         state.Stable = state.Raw;
-        return state.Stable ? KeyDownLocked(key, state) : KeyUpLocked(key, state);
+        return state.Stable ? KeyDownLocked(key, state, now) : KeyUpLocked(key, state, now);
     }
 
-    private PanelGesture? KeyDownLocked(PanelKey key, KeyState state)
+    private PanelGesture? KeyDownLocked(PanelKey key, KeyState state, long now)
     {
+        // Hold time counts from the edge that started the settled level, not from the (possibly late) commit.
+        state.PressedAt = state.LastEdge;
         state.HoldFired = false;
         if (IsChordKey(key) && _keys[(int)Partner(key)].Stable)
         {
             // Second chord key down: the chord replaces both single-key holds and presses.
             _chordActive = true;
+            _chordFired = false;
+            _chordSince = state.PressedAt;
             _keys[(int)PanelKey.Up].HoldTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             _keys[(int)PanelKey.Down].HoldTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            _chordTimer.Change(_timing.Hold, Timeout.InfiniteTimeSpan);
+            _chordTimer.Change(Remaining(_chordSince, now), Timeout.InfiniteTimeSpan);
             return null;
         }
 
-        state.HoldTimer.Change(_timing.Hold, Timeout.InfiniteTimeSpan);
+        state.HoldTimer.Change(Remaining(state.PressedAt, now), Timeout.InfiniteTimeSpan);
         return null;
     }
 
-    private PanelGesture? KeyUpLocked(PanelKey key, KeyState state)
+    private PanelGesture? KeyUpLocked(PanelKey key, KeyState state, long now)
     {
         state.HoldTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
+        // The release counts from its first edge: that is when the key stopped being held.
+        var releasedAt = state.LastEdge;
         if (IsChordKey(key) && _chordActive)
         {
             _chordTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            PanelGesture? lateChord = null;
+            if (!_chordFired && _time.GetElapsedTime(_chordSince, releasedAt) >= _timing.Hold)
+            {
+                _chordFired = true;
+                lateChord = PanelGesture.UpDownChord;
+            }
+
             if (!_keys[(int)PanelKey.Up].Stable && !_keys[(int)PanelKey.Down].Stable)
             {
                 _chordActive = false;
             }
 
+            return lateChord;
+        }
+
+        if (state.HoldFired)
+        {
             return null;
         }
 
-        return state.HoldFired ? null : PanelGesture.Press(key);
+        return _time.GetElapsedTime(state.PressedAt, releasedAt) >= _timing.Hold ? PanelGesture.Hold(key) : PanelGesture.Press(key);
+    }
+
+    private TimeSpan Remaining(long since, long now)
+    {
+        var left = _timing.Hold - _time.GetElapsedTime(since, now);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
     private void OnHoldElapsed(PanelKey key)
@@ -138,8 +192,16 @@ public sealed class ButtonGestureDecoder : IButtonLevelSink, IDisposable
             var state = _keys[(int)key];
             if (!_disposed && state.Stable && !state.HoldFired && !(IsChordKey(key) && _chordActive))
             {
-                state.HoldFired = true;
-                gesture = PanelGesture.Hold(key);
+                var left = Remaining(state.PressedAt, _time.GetTimestamp());
+                if (left > TimeSpan.Zero)
+                {
+                    state.HoldTimer.Change(left, Timeout.InfiniteTimeSpan);
+                }
+                else
+                {
+                    state.HoldFired = true;
+                    gesture = PanelGesture.Hold(key);
+                }
             }
         }
 
@@ -151,9 +213,18 @@ public sealed class ButtonGestureDecoder : IButtonLevelSink, IDisposable
         PanelGesture? gesture = null;
         lock (_gate)
         {
-            if (!_disposed && _chordActive && _keys[(int)PanelKey.Up].Stable && _keys[(int)PanelKey.Down].Stable)
+            if (!_disposed && _chordActive && !_chordFired && _keys[(int)PanelKey.Up].Stable && _keys[(int)PanelKey.Down].Stable)
             {
-                gesture = PanelGesture.UpDownChord;
+                var left = Remaining(_chordSince, _time.GetTimestamp());
+                if (left > TimeSpan.Zero)
+                {
+                    _chordTimer.Change(left, Timeout.InfiniteTimeSpan);
+                }
+                else
+                {
+                    _chordFired = true;
+                    gesture = PanelGesture.UpDownChord;
+                }
             }
         }
 
@@ -201,6 +272,10 @@ public sealed class ButtonGestureDecoder : IButtonLevelSink, IDisposable
         public bool Raw { get; set; }
 
         public bool Stable { get; set; }
+
+        public long LastEdge { get; set; }
+
+        public long PressedAt { get; set; }
 
         public bool HoldFired { get; set; }
     }

@@ -186,12 +186,12 @@ public sealed partial class FrontPanelRuntime : IDisposable
                 return;
             case PanelKind.Hd44780I2c:
                 var device = deps.OpenI2c(new I2cConnectionSettings(options.I2cBusId, options.I2cAddress));
-                var i2cDisplay = Own(new Hd44780Display(new Hd44780.Hd44780(new Pcf8574Hd44780Bus(device), options.Geometry, deps.Delay)));
+                var i2cDisplay = Own(new Hd44780Display(new Hd44780Controller(new Pcf8574Hd44780Bus(device), options.Geometry, deps.Delay)));
                 AttachGpioButtons(NewController(i2cDisplay), options, gpio: null);
                 return;
             case PanelKind.Hd44780Gpio:
                 var gpio = Own(deps.OpenGpio());
-                var gpioDisplay = Own(new Hd44780Display(new Hd44780.Hd44780(new GpioHd44780Bus(gpio, options.LcdPins, ownsController: false), options.Geometry, deps.Delay)));
+                var gpioDisplay = Own(new Hd44780Display(new Hd44780Controller(new GpioHd44780Bus(gpio, options.LcdPins, ownsController: false), options.Geometry, deps.Delay)));
                 AttachGpioButtons(NewController(gpioDisplay), options, gpio);
                 return;
         }

@@ -1,7 +1,7 @@
 using System.Device.Gpio;
 using Appliance.Core.Panel;
 using Appliance.Hw.FrontPanel.Hd44780;
-using Lcd = Appliance.Hw.FrontPanel.Hd44780.Hd44780;
+using Lcd = Appliance.Hw.FrontPanel.Hd44780.Hd44780Controller;
 
 namespace Appliance.Tests.FrontPanel;
 

@@ -27,21 +27,21 @@ public sealed class LcdProcPanelTests
         var status = new MutableStatusSource { Status = PanelRig.SampleStatus };
         using var runtime = StartPanel(lcdd, 20, 4, status, stop.Token, out var running);
 
-        lcdd.WaitForScreen(s => s[0] == "PASSIVE" && s[1] == "10.0.0.5" && s[2] == "CPU 12% MEM 40% DSK" && s[3] == "! disk 71% on /var");
+        await lcdd.WaitForScreenAsync(s => s[0] == "PASSIVE" && s[1] == "10.0.0.5" && s[2] == "CPU 12% MEM 40% DSK" && s[3] == "! disk 71% on /var");
         Assert.Equal((20, 4), runtime.LcdProc!.ServerSize);
 
         lcdd.Press("Down");
-        lcdd.WaitForScreen(s => s[0] == "Show IP           ^v" && s[1] == "eth0 *shared");
+        await lcdd.WaitForScreenAsync(s => s[0] == "Show IP           ^v" && s[1] == "eth0 *shared");
         lcdd.Press("Enter");
-        lcdd.WaitForScreen(s => s[0] == "eth0 *shared" && s[1] == "10.0.0.5" && s[2] == "eth1" && s[3] == "192.168.1.2");
+        await lcdd.WaitForScreenAsync(s => s[0] == "eth0 *shared" && s[1] == "10.0.0.5" && s[2] == "eth1" && s[3] == "192.168.1.2");
         lcdd.Press("Escape");
-        lcdd.WaitForScreen(s => s[0].StartsWith("Show IP", StringComparison.Ordinal));
+        await lcdd.WaitForScreenAsync(s => s[0].StartsWith("Show IP", StringComparison.Ordinal));
         lcdd.Press("Up");
-        lcdd.WaitForScreen(s => s[0] == "PASSIVE");
+        await lcdd.WaitForScreenAsync(s => s[0] == "PASSIVE");
 
         // Status changes reach the display through the refresh loop.
         status.Status = PanelRig.SampleStatus with { Role = Core.Failover.HaRole.Active };
-        lcdd.WaitForScreen(s => s[0] == "ACTIVE");
+        await lcdd.WaitForScreenAsync(s => s[0] == "ACTIVE");
 
         Assert.True(runtime.LcdProc.Visible);
         Assert.Equal(0, runtime.LcdProc.RefusedCommands);
@@ -58,14 +58,14 @@ public sealed class LcdProcPanelTests
         using var stop = new CancellationTokenSource();
         var status = new MutableStatusSource { Status = PanelRig.SampleStatus };
         using var runtime = StartPanel(lcdd, 16, 2, status, stop.Token, out var running);
-        lcdd.WaitForScreen(s => s[0] == "PASSIVE" && s[1] == "10.0.0.5");
+        await lcdd.WaitForScreenAsync(s => s[0] == "PASSIVE" && s[1] == "10.0.0.5");
 
         lcdd.Restart();
 
-        lcdd.WaitForScreen(s => s[0] == "PASSIVE" && s[1] == "10.0.0.5", TimeSpan.FromSeconds(15));
+        await lcdd.WaitForScreenAsync(s => s[0] == "PASSIVE" && s[1] == "10.0.0.5", TimeSpan.FromSeconds(15));
         Assert.Equal(2, runtime.LcdProc!.Connections);
         lcdd.Press("Down");
-        lcdd.WaitForScreen(s => s[0] == "Show IP       ^v");
+        await lcdd.WaitForScreenAsync(s => s[0] == "Show IP       ^v");
         Assert.Equal(0, runtime.LcdProc.RefusedCommands);
         lcdd.AssertNoErrors();
         await stop.CancelAsync();

@@ -18,7 +18,7 @@ public sealed class Hd44780Display : IPanelDisplay, IDisposable
     ];
 
     private readonly Lock _gate = new();
-    private readonly Hd44780 _lcd;
+    private readonly Hd44780Controller _lcd;
     private readonly byte[][] _shown;
     private bool? _backlight;
     private int _cursorRow = -1;
@@ -26,7 +26,7 @@ public sealed class Hd44780Display : IPanelDisplay, IDisposable
     private bool _stale;
 
     /// <summary>Initialises the controller, loads the icon glyphs and starts from a blank screen.</summary>
-    public Hd44780Display(Hd44780 lcd)
+    public Hd44780Display(Hd44780Controller lcd)
     {
         ArgumentNullException.ThrowIfNull(lcd);
         _lcd = lcd;

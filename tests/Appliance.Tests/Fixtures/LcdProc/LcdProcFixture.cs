@@ -134,7 +134,8 @@ public sealed class LcdProcFixture : IDisposable
     public void Press(string key) => Tmux("send-keys", "-t", Session, key);
 
     /// <summary>Polls the pane until <paramref name="condition"/> holds; fails with the last capture.</summary>
-    public IReadOnlyList<string> WaitForScreen(Func<IReadOnlyList<string>, bool> condition, TimeSpan? timeout = null)
+    /// <remarks>Async on purpose: a sleeping thread-pool thread would delay the panel's own socket and timer callbacks.</remarks>
+    public async Task<IReadOnlyList<string>> WaitForScreenAsync(Func<IReadOnlyList<string>, bool> condition, TimeSpan? timeout = null)
     {
         var watch = Stopwatch.StartNew();
         IReadOnlyList<string> screen = [];
@@ -146,7 +147,7 @@ public sealed class LcdProcFixture : IDisposable
                 return screen;
             }
 
-            Thread.Sleep(25);
+            await Task.Delay(25);
         }
 
         Assert.Fail($"LCDd screen never matched; last capture:\n{string.Join('\n', screen)}\nLCDd reports: {ReadErrors()}");

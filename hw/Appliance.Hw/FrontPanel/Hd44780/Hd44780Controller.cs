@@ -7,7 +7,7 @@ namespace Appliance.Hw.FrontPanel.Hd44780;
 /// clear display / return home 1.52 ms, every other instruction and data write 37 µs; the reset-by-instruction
 /// waits (≥ 15 ms, ≥ 4.1 ms, ≥ 100 µs) from figure 24 "4-bit interface" initialisation.
 /// </summary>
-public sealed class Hd44780 : IDisposable
+public sealed class Hd44780Controller : IDisposable
 {
     public static readonly TimeSpan PowerOnWait = TimeSpan.FromMilliseconds(15);
     public static readonly TimeSpan FirstFunctionSetWait = TimeSpan.FromMicroseconds(4100);
@@ -30,7 +30,7 @@ public sealed class Hd44780 : IDisposable
     private readonly IHd44780Bus _bus;
     private readonly IHd44780Delay _delay;
 
-    public Hd44780(IHd44780Bus bus, PanelGeometry geometry, IHd44780Delay delay)
+    public Hd44780Controller(IHd44780Bus bus, PanelGeometry geometry, IHd44780Delay delay)
     {
         ArgumentNullException.ThrowIfNull(bus);
         ArgumentNullException.ThrowIfNull(delay);
