@@ -19,7 +19,7 @@ test: test-deps build
 
 run: build
 	mkdir -p var
-	$(DOTNET) agent/Appliance.Agent/bin/$(CONFIG)/net10.0/appliance-agent.dll --environment Development
+	$(DOTNET) agent/Appliance.Agent/bin/$(CONFIG)/net10.0/appliance-agent.dll --config tools/dev/run.json
 
 clean:
 	$(DOTNET) clean Appliance.sln -c $(CONFIG) >/dev/null

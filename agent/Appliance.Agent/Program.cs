@@ -1,3 +1,117 @@
-var builder = WebApplication.CreateSlimBuilder(args);
-var app = builder.Build();
-await app.RunAsync();
+using System.Net;
+using System.Runtime.InteropServices;
+using Appliance.Agent.Api;
+using Appliance.Agent.Hosting;
+using Appliance.Agent.Runtime;
+using Appliance.Agent.Store;
+using Appliance.Agent.Systemd;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting.Systemd;
+
+// Exit codes: 0 clean stop, 2 invalid configuration, 3 store cannot be opened.
+var configuration = new ConfigurationManager();
+try
+{
+    AgentConfiguration.AddSources(configuration, args);
+}
+catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException or FormatException)
+{
+    Console.Error.WriteLine($"appliance-agent: invalid configuration: {e.Message}");
+    return 2;
+}
+
+var (options, errors) = AgentConfiguration.Bind(configuration);
+if (errors.Count > 0)
+{
+    foreach (var error in errors)
+    {
+        Console.Error.WriteLine($"appliance-agent: invalid configuration: {error}");
+    }
+
+    return 2;
+}
+
+var time = TimeProvider.System;
+AgentStore store;
+try
+{
+    var password = options.Store.PasswordFile is { Length: > 0 } file ? File.ReadAllText(file).Trim() : null;
+    store = AgentStore.Open(Path.GetFullPath(options.DataDir), options.Store.HistoryCap, password, time);
+}
+catch (StoreOpenException e)
+{
+    Console.Error.WriteLine($"appliance-agent: {e.Message}");
+    return 3;
+}
+
+using (store)
+{
+    var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+    AgentConfiguration.AddSources(builder.Configuration, args);
+    builder.Host.UseSystemd();
+    builder.Host.UseWindowsService(o => o.ServiceName = "appliance-agent");
+    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
+    // Request-level framework logs would drown the agent's own lines in the journal; Logging:LogLevel overrides.
+    builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+    builder.Services.AddSingleton(options);
+    builder.Services.AddSingleton(time);
+    builder.Services.AddSingleton(store);
+    builder.Services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
+    builder.Services.AddSingleton<LoopProgress>();
+    builder.Services.AddSingleton(sp => new NodeRuntime(store, sp.GetRequiredService<LoopProgress>(), time, options.NodeName));
+    builder.Services.AddSingleton<ApiAuthentication>();
+    builder.Services.AddSingleton<ServiceNotifications>();
+    builder.Services.AddHostedService(sp => sp.GetRequiredService<ServiceNotifications>());
+    builder.Services.AddHostedService<AgentLoop>();
+    builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Appliance.Core.Api.ApiJsonContext.Default));
+    builder.WebHost.ConfigureKestrel(kestrel => ConfigureListeners(kestrel, options.Api));
+
+    var app = builder.Build();
+    ApiEndpoints.Map(app);
+    await app.StartAsync().ConfigureAwait(false);
+    if (!OperatingSystem.IsWindows())
+    {
+        File.SetUnixFileMode(options.Api.SocketPath, options.Api.ParseSocketMode()!.Value);
+    }
+
+    store.AppendHistory("agent", $"started (boot {store.Identity.BootCount}, version {NodeRuntime.Version})", "start");
+    await app.WaitForShutdownAsync().ConfigureAwait(false);
+    await app.DisposeAsync().ConfigureAwait(false);
+    store.AppendHistory("agent", "stopped", "shutdown");
+}
+
+return 0;
+
+static void ConfigureListeners(KestrelServerOptions kestrel, ApiOptions api)
+{
+    if (OperatingSystem.IsWindows())
+    {
+        kestrel.ListenNamedPipe(api.PipeName, TagLocal);
+    }
+    else
+    {
+        var socketPath = Path.GetFullPath(api.SocketPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(socketPath)!);
+        // Only one agent holds the store lock, so a socket file still here is a crashed agent's leftover.
+        File.Delete(socketPath);
+        // Sockets are created 0777 & ~umask: narrow the umask so the socket never exists wider than its mode.
+        _ = Umask(0x1FF & ~(int)api.ParseSocketMode()!.Value);
+        kestrel.ListenUnixSocket(socketPath, TagLocal);
+    }
+
+    if (!string.IsNullOrEmpty(api.TcpAddress))
+    {
+        kestrel.Listen(IPAddress.Parse(api.TcpAddress), api.TcpPort);
+    }
+
+    static void TagLocal(ListenOptions listen) => listen.Use(next => connection =>
+    {
+        connection.Items[ApiAuthentication.LocalSocketItem] = true;
+        return next(connection);
+    });
+}
+
+[DllImport("libc", EntryPoint = "umask")]
+static extern int Umask(int mask);

@@ -1,0 +1,40 @@
+using Appliance.Agent.Systemd;
+
+namespace Appliance.Agent.Runtime;
+
+/// <summary>
+/// The agent's main loop: each iteration does the periodic work and then reports progress, which is
+/// what feeds the systemd watchdog. A hung iteration stops the pings and systemd restarts the agent.
+/// </summary>
+public sealed partial class AgentLoop(
+    NodeRuntime runtime,
+    LoopProgress progress,
+    ServiceNotifications notifications,
+    TimeProvider time,
+    ILogger<AgentLoop> logger) : BackgroundService
+{
+    /// <summary>Short enough that a watchdog of 1 s (pinged every 0.5 s) still sees progress.</summary>
+    public static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(200);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Tick, time);
+        var lastStatus = "";
+        do
+        {
+            var status = runtime.StatusLine;
+            if (status != lastStatus)
+            {
+                notifications.Status(status);
+                LogStatus(logger, status);
+                lastStatus = status;
+            }
+
+            progress.Report();
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Status: {Status}")]
+    private static partial void LogStatus(ILogger logger, string status);
+}

@@ -1,0 +1,68 @@
+using System.Text.Json.Serialization;
+using Appliance.Core.Failover;
+
+namespace Appliance.Core.Api;
+
+/// <summary>The load balancers' U-Series probe body: <c>{"Role":"Active"}</c>. Member name is fixed by existing LBs.</summary>
+public sealed record HighAvailabilityRole(
+    [property: JsonPropertyName("Role")] string Role);
+
+/// <summary>Full status for technicians and automation (<c>GET /api/v1/status</c>).</summary>
+public sealed record AgentStatus(
+    string NodeId,
+    string NodeName,
+    long BootCount,
+    string Version,
+    HaRole Role,
+    long Epoch,
+    PeerStatus Peer,
+    bool Healthy,
+    string HealthMessage,
+    DateTimeOffset StartedAt,
+    TimeSpan Uptime,
+    string StatusLine);
+
+/// <summary>What this node knows about its peer; <see cref="NodeId"/> is null while unpaired.</summary>
+public sealed record PeerStatus(
+    string? NodeId,
+    string? Address,
+    bool Reachable,
+    DateTimeOffset? LastHeartbeat);
+
+/// <summary>One status-history entry: a transition or an event, with its cause.</summary>
+public sealed record HistoryEntry(
+    long Id,
+    DateTimeOffset Time,
+    string Kind,
+    string Message,
+    string Cause);
+
+/// <summary>A bearer token as returned once at creation; only its hash is stored.</summary>
+public sealed record CreatedToken(string Name, string Token);
+
+/// <summary>Request to create a bearer token for automation.</summary>
+public sealed record CreateTokenRequest(string Name);
+
+/// <summary>Request body of <c>POST /api/v1/ha/role</c> (the B-Series <c>set_failover_role</c>).</summary>
+public sealed record SetRoleRequest(HaRole Role, string? Cause);
+
+/// <summary>Result of a state change the agent committed durably.</summary>
+public sealed record CommittedChange(long HistoryId, HaRole Role, long Epoch);
+
+/// <summary>An API error body: one human line.</summary>
+public sealed record ApiError(string Error);
+
+/// <summary>Source-generated JSON for every API contract (trimming- and AOT-safe; shared by agent and CLI).</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    UseStringEnumConverter = true,
+    WriteIndented = false)]
+[JsonSerializable(typeof(HighAvailabilityRole))]
+[JsonSerializable(typeof(AgentStatus))]
+[JsonSerializable(typeof(HistoryEntry[]))]
+[JsonSerializable(typeof(CreatedToken))]
+[JsonSerializable(typeof(CreateTokenRequest))]
+[JsonSerializable(typeof(SetRoleRequest))]
+[JsonSerializable(typeof(CommittedChange))]
+[JsonSerializable(typeof(ApiError))]
+public sealed partial class ApiJsonContext : JsonSerializerContext;
