@@ -45,16 +45,10 @@ T_BOOTSTRAP=$(date +%s)
 if ! wait "$PUBLISH_PID"; then cat "$OUT/publish.log" >&2; exit 1; fi
 cat "$OUT/publish.log"
 
-# The agent and the CLI: separate self-contained trees; identical runtime files are hard-linked (-~70 MB).
-install -d -m 755 "$NEW/opt/appliance"
-cp -a "$OUT/publish/agent" "$OUT/publish/ctl" "$NEW/opt/appliance/"
-hardlink -q "$NEW/opt/appliance" >/dev/null 2>&1 || hardlink "$NEW/opt/appliance" >/dev/null
-ln -sf /opt/appliance/ctl/appliancectl "$NEW/usr/local/bin/appliancectl"
-
-install -m 644 "$HERE/systemd/appliance-agent.service" "$NEW/etc/systemd/system/appliance-agent.service"
-install -d -m 750 "$NEW/etc/appliance" "$NEW/var/lib/appliance"
-install -m 640 "$HERE/config/agent.json" "$NEW/etc/appliance/agent.json"
-systemctl --root="$NEW" --quiet enable appliance-agent.service serial-getty@ttyS0.service
+# The agent, the CLI, the unit and /etc/appliance/agent.json: exactly what `make install` puts on a host.
+DESTDIR="$NEW" PUBLISH_DIR="$OUT/publish" PREFIX=/opt/appliance "$HERE/install.sh" >/dev/null
+install -d -m 750 "$NEW/var/lib/appliance"
+systemctl --root="$NEW" --quiet enable serial-getty@ttyS0.service
 # An appliance does not fetch package lists on its own.
 systemctl --root="$NEW" --quiet mask apt-daily.timer apt-daily-upgrade.timer
 
