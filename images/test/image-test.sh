@@ -109,9 +109,11 @@ wait_restarted() {
 # --- a hung agent is killed by the watchdog and restarted ------------------------------------------
 RESTARTS=$(prop NRestarts); MAIN=$(prop MainPID)
 IN sh -c "kill -STOP $MAIN"
-# Budget: the watchdog interval, plus TimeoutAbortSec (SIGABRT to a stopped process, then SIGKILL),
-# RestartSec and the agent's start-up.
-LIMIT_MS=$(( (${WD_SEC:-10} + 5 + 1 + 15) * 1000 ))
+# Budget, from the loaded unit: WatchdogSec, then TimeoutAbortSec (a stopped process ignores SIGABRT until
+# SIGKILL), RestartSec, plus 15 s for the agent's own start-up on a loaded machine.
+secs() { sed -n 's/^\([0-9]*\)s$/\1/p' <<<"$1"; }
+ABORT_SEC=$(secs "$(prop TimeoutAbortUSec)"); RESTART_SEC=$(secs "$(prop RestartUSec)")
+LIMIT_MS=$(( (${WD_SEC:-10} + ${ABORT_SEC:-90} + ${RESTART_SEC:-0} + 15) * 1000 ))
 if ELAPSED=$(wait_restarted "$MAIN" "$LIMIT_MS"); then
   pass "hung agent (SIGSTOP) restarted by the watchdog after $ELAPSED ms (WatchdogSec=${WD_SEC}s), new MainPID $(prop MainPID)"
 else
