@@ -59,6 +59,8 @@ if [ -z "$CPID" ]; then fail "container booted (no systemd PID 1 found; console 
 # Run a command inside the container (its mount/uts/ipc/net/pid namespaces and root), with a clean environment.
 IN() { nsenter -t "$CPID" -m -u -i -n -p -r -w env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 SYSTEMD_COLORS=0 "$@"; }
 prop() { IN systemctl show "$UNIT" -p "$1" --value; }
+# A systemd time span in whole seconds ("10s" -> 10); empty for anything else.
+secs() { sed -n 's/^\([0-9]*\)s$/\1/p' <<<"$1"; }
 is_running() { [ "$(prop ActiveState)/$(prop SubState)" = active/running ]; }
 
 # --- boot ---------------------------------------------------------------------------------------
@@ -86,7 +88,7 @@ if [ "${READY_US:-0}" -gt 0 ] && [ "${USERSPACE_US:-0}" -gt 0 ]; then
 fi
 
 # --- watchdog armed and fed -------------------------------------------------------------------------
-WD=$(prop WatchdogUSec); WD_SEC=$(sed -n 's/^\([0-9]*\)s$/\1/p' <<<"$WD")
+WD=$(prop WatchdogUSec); WD_SEC=$(secs "$WD")
 check "watchdog armed: WatchdogUSec=$WD" [ "${WD_SEC:-0}" -gt 0 ]
 MAIN=$(prop MainPID)
 check "agent got WATCHDOG_USEC in its environment" IN grep -qz '^WATCHDOG_USEC=[1-9]' "/proc/$MAIN/environ"
@@ -111,7 +113,6 @@ RESTARTS=$(prop NRestarts); MAIN=$(prop MainPID)
 IN sh -c "kill -STOP $MAIN"
 # Budget, from the loaded unit: WatchdogSec, then TimeoutAbortSec (a stopped process ignores SIGABRT until
 # SIGKILL), RestartSec, plus 15 s for the agent's own start-up on a loaded machine.
-secs() { sed -n 's/^\([0-9]*\)s$/\1/p' <<<"$1"; }
 ABORT_SEC=$(secs "$(prop TimeoutAbortUSec)"); RESTART_SEC=$(secs "$(prop RestartUSec)")
 LIMIT_MS=$(( (${WD_SEC:-10} + ${ABORT_SEC:-90} + ${RESTART_SEC:-0} + 15) * 1000 ))
 if ELAPSED=$(wait_restarted "$MAIN" "$LIMIT_MS"); then
