@@ -5,7 +5,7 @@
 #   Usage: images/build-image.sh [OUTDIR]     (default ./out; root only)
 #   Result: OUTDIR/rootfs (directory tree, bootable with systemd-nspawn -b) and, when DISK=1,
 #           OUTDIR/appliance-rootfs.ext4 (the same tree as an ext4 file system image, made without loop devices).
-#   Cache:  OUTDIR/cache keeps the downloaded .debs between runs.
+#   Cache:  OUTDIR/cache keeps the downloaded .debs and the debootstrapped base (a tarball) between runs.
 # debootstrap rather than mkosi: mkosi 14 only works here with a PATH shim and a private /run mount (see README),
 # and it adds nothing that debootstrap + a few file copies don't do for a directory image.
 set -euo pipefail
@@ -36,10 +36,20 @@ mkdir -p "$OUT/cache"
 "$HERE/publish.sh" "$OUT/publish" > "$OUT/publish.log" 2>&1 &
 PUBLISH_PID=$!
 
-echo "debootstrap $SUITE ($PACKAGES) ..."
-if ! debootstrap --variant=minbase --include="$PACKAGES" --cache-dir="$OUT/cache" \
-     "$SUITE" "$NEW" "$MIRROR" > "$OUT/debootstrap.log" 2>&1; then
-  tail -20 "$OUT/debootstrap.log" >&2; wait "$PUBLISH_PID" || true; exit 1
+# The debootstrapped base depends only on (suite, package list, mirror): kept as a tarball and reused for
+# BASE_MAX_AGE_DAYS (point releases and security fixes arrive by rebuilding), FRESH=1 forces a new one.
+BASE_TAR=$OUT/cache/base-$(printf '%s\n' "$SUITE" "$PACKAGES" "$MIRROR" | sha256sum | cut -c1-16).tar
+if [ "${FRESH:-0}" != 1 ] && [ -f "$BASE_TAR" ] && [ -z "$(find "$BASE_TAR" -mtime +"${BASE_MAX_AGE_DAYS:-7}")" ]; then
+  echo "base: reusing $(basename "$BASE_TAR") from $(date -r "$BASE_TAR" -u +%Y-%m-%dT%H:%MZ) (FRESH=1 rebuilds it)"
+  mkdir -p "$NEW" && tar -xpf "$BASE_TAR" --numeric-owner --xattrs -C "$NEW"
+else
+  echo "base: debootstrap $SUITE ($PACKAGES) ..."
+  if ! debootstrap --variant=minbase --include="$PACKAGES" --cache-dir="$OUT/cache" \
+       "$SUITE" "$NEW" "$MIRROR" > "$OUT/debootstrap.log" 2>&1; then
+    tail -20 "$OUT/debootstrap.log" >&2; wait "$PUBLISH_PID" || true; exit 1
+  fi
+  rm -f "$OUT"/cache/base-*.tar
+  tar -cpf "$BASE_TAR.tmp" --numeric-owner --xattrs -C "$NEW" . && mv "$BASE_TAR.tmp" "$BASE_TAR"
 fi
 T_BOOTSTRAP=$(date +%s)
 if ! wait "$PUBLISH_PID"; then cat "$OUT/publish.log" >&2; exit 1; fi
@@ -89,4 +99,4 @@ if [ "${DISK:-0}" = 1 ]; then
 fi
 
 echo "image: $OUT/rootfs  size $(du -sh "$OUT/rootfs" | cut -f1) ($(grep -vc '^#' "$OUT/rootfs/usr/share/appliance/manifest.txt") packages, agent $AGENT_VERSION, commit ${COMMIT:0:12})"
-echo "build time: $(( T_END-T0 )) s (debootstrap $(( T_BOOTSTRAP-T0 )) s); .deb cache $(du -sh "$OUT/cache" | cut -f1)"
+echo "build time: $(( T_END-T0 )) s (base $(( T_BOOTSTRAP-T0 )) s); cache $(du -sh "$OUT/cache" | cut -f1) (.debs + base tarball)"
