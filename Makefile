@@ -6,7 +6,7 @@ PREFIX ?= /opt/appliance
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: build test test-deps run bench install clean
+.PHONY: build test test-deps run bench clean ctl
 
 build:
 	$(DOTNET) build Appliance.sln -c $(CONFIG) -warnaserror
@@ -27,3 +27,10 @@ clean:
 
 # The appliance OS image (images/): make image, make image-test.
 -include images/image.mk
+
+bench: test-deps build
+	$(DOTNET) tools/Appliance.Bench/bin/$(CONFIG)/net10.0/appliance-bench.dll $(BENCH_ARGS)
+
+# appliancectl against the agent `make run` started: make ctl ARGS="history --limit 5"
+ctl:
+	@tools/Appliance.Ctl/bin/$(CONFIG)/net10.0/appliancectl $(ARGS)

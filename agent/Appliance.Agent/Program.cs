@@ -62,7 +62,13 @@ using (store)
     builder.Services.AddSingleton<LoopProgress>();
     builder.Services.AddSingleton(sp => new NodeRuntime(store, sp.GetRequiredService<LoopProgress>(), time, options.NodeName));
     builder.Services.AddSingleton<ApiAuthentication>();
-    builder.Services.AddSingleton<ServiceNotifications>();
+    builder.Services.AddSingleton(sp => new ServiceNotifications(
+        sp.GetRequiredService<ISystemdNotifier>(),
+        sp.GetRequiredService<IHostApplicationLifetime>(),
+        sp.GetRequiredService<LoopProgress>(),
+        time,
+        sp.GetRequiredService<ILogger<ServiceNotifications>>(),
+        ServiceNotifications.WatchdogPingInterval(Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID"), Environment.ProcessId)));
     builder.Services.AddHostedService(sp => sp.GetRequiredService<ServiceNotifications>());
     builder.Services.AddHostedService<AgentLoop>();
     builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Appliance.Core.Api.ApiJsonContext.Default));

@@ -23,7 +23,7 @@ public static class AgentConfiguration
             builder.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
         }
 
-        builder.AddEnvironmentVariables("APPLIANCE__");
+        builder.AddInMemoryCollection(EnvironmentSettings(Environment.GetEnvironmentVariables()));
         builder.AddCommandLine(args.Where((_, i) => !IsConfigArgument(args, i)).ToArray());
     }
 
@@ -44,6 +44,22 @@ public static class AgentConfiguration
         }
 
         return (options, options.Validate());
+    }
+
+    /// <summary>
+    /// <c>APPLIANCE__Api__TcpPort=8081</c> becomes <c>Appliance:Api:TcpPort</c>: the prefix names the
+    /// section, so a service unit's Environment= lines stay short.
+    /// </summary>
+    internal static IEnumerable<KeyValuePair<string, string?>> EnvironmentSettings(System.Collections.IDictionary environment)
+    {
+        const string prefix = "APPLIANCE__";
+        foreach (System.Collections.DictionaryEntry entry in environment)
+        {
+            if (entry.Key is string name && name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && name.Length > prefix.Length)
+            {
+                yield return new(AgentOptions.Section + ":" + name[prefix.Length..].Replace("__", ":", StringComparison.Ordinal), entry.Value as string);
+            }
+        }
     }
 
     internal static string? ConfigFileArgument(string[] args)
@@ -70,17 +86,24 @@ public static class AgentConfiguration
 
     private static string DescribeBindFailure(IConfiguration configuration, InvalidOperationException e)
     {
-        // The binder names the path for a conversion failure; add the offending value.
-        const string marker = "configuration value at '";
-        var at = e.Message.IndexOf(marker, StringComparison.Ordinal);
-        if (at >= 0)
+        // The binder names the key and the target type of a conversion failure; lead with the key.
+        var conversion = System.Text.RegularExpressions.Regex.Match(e.Message, "at '(?<key>[^']+)' to type '(?:System\\.)?(?<type>[^']+)'");
+        if (conversion.Success)
         {
-            var key = e.Message[(at + marker.Length)..].Split('\'')[0];
-            return $"{key}='{configuration[key]}' has the wrong type: {e.InnerException?.Message ?? e.Message}";
+            var key = conversion.Groups["key"].Value;
+            return $"{key}='{configuration[key]}' has the wrong type: {DescribeType(conversion.Groups["type"].Value)} expected";
         }
 
         return e.Message.Contains("were not found", StringComparison.Ordinal)
             ? $"unknown key under Appliance: {e.Message[(e.Message.LastIndexOf(':') + 1)..].Trim()} (see README, Configuration)"
             : e.Message;
     }
+
+    private static string DescribeType(string type) => type switch
+    {
+        "Int32" or "Int64" => "a whole number",
+        "TimeSpan" => "a duration such as 00:00:05",
+        "Boolean" => "true or false",
+        _ => type,
+    };
 }

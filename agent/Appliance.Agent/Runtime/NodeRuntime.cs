@@ -46,11 +46,13 @@ public sealed class NodeRuntime
     }
 
     /// <summary>Healthy unless the main loop stalled; the reason is one human line.</summary>
-    public (bool Healthy, string Message) CheckHealth()
+    public (bool Healthy, string Message) CheckHealth() => Evaluate(_progress);
+
+    internal static (bool Healthy, string Message) Evaluate(LoopProgress progress)
     {
-        var stalled = _progress.SinceLastProgress;
+        var stalled = progress.SinceLastProgress;
         return stalled > StallThreshold
-            ? (false, $"main loop stalled for {stalled.TotalSeconds:F1} s")
+            ? (false, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"main loop stalled for {stalled.TotalSeconds:F1} s"))
             : (true, "OK");
     }
 

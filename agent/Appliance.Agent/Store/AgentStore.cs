@@ -16,6 +16,7 @@ public sealed class AgentStore : IDisposable
 {
     public const string DatabaseFileName = "appliance.db";
     private const string LockFileName = "agent.lock";
+    private const string PidFileName = "agent.pid";
     private const string KeyFileName = "secrets.key";
 
     private readonly LiteDatabase _db;
@@ -60,21 +61,29 @@ public sealed class AgentStore : IDisposable
     public static AgentStore Open(string dataDir, int historyCap, string? password, TimeProvider time)
     {
         Directory.CreateDirectory(dataDir);
-        var lockFile = AcquireLock(Path.Combine(dataDir, LockFileName));
+        var lockFile = AcquireLock(dataDir);
         SecretProtector? secrets = null;
         LiteDatabase? db = null;
         var path = Path.Combine(dataDir, DatabaseFileName);
         try
         {
             secrets = SecretProtector.OpenOrCreate(Path.Combine(dataDir, KeyFileName));
-            var connection = new ConnectionString
+            ConnectionString Connection(bool readOnly) => new()
             {
                 Filename = path,
                 Connection = ConnectionType.Direct,
                 Password = string.IsNullOrEmpty(password) ? null : password,
+                ReadOnly = readOnly,
             };
-            db = new LiteDatabase(connection);
-            VerifyReadable(db);
+            if (File.Exists(path))
+            {
+                // Verify read-only first: a read-write open of a damaged file lets LiteDB flag it for an
+                // automatic rebuild on the next open, which would silently drop data.
+                using var probe = new LiteDatabase(Connection(readOnly: true));
+                VerifyReadable(probe);
+            }
+
+            db = new LiteDatabase(Connection(readOnly: false));
             var store = new AgentStore(db, lockFile, secrets, time, historyCap, path);
             store.Checkpoint();
             return store;
@@ -236,36 +245,20 @@ public sealed class AgentStore : IDisposable
         }
     }
 
-    private static FileStream AcquireLock(string lockPath)
+    private static FileStream AcquireLock(string dataDir)
     {
+        var pidPath = Path.Combine(dataDir, PidFileName);
         try
         {
             // FileShare.None is an exclusive flock() on Unix: a second agent on the same data dir fails here.
-            var stream = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            stream.SetLength(0);
-            stream.Write(Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n"));
-            stream.Flush();
+            var stream = new FileStream(Path.Combine(dataDir, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            File.WriteAllText(pidPath, $"{Environment.ProcessId}\n");
             return stream;
         }
         catch (IOException e)
         {
-            var holder = TryReadPid(lockPath);
-            throw new StoreOpenException(
-                $"store in '{Path.GetDirectoryName(lockPath)}' is locked by another agent{holder}: stop it first", e);
-        }
-    }
-
-    private static string TryReadPid(string lockPath)
-    {
-        try
-        {
-            using var reader = new StreamReader(new FileStream(lockPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
-            var pid = reader.ReadLine();
-            return string.IsNullOrWhiteSpace(pid) ? "" : $" (pid {pid.Trim()})";
-        }
-        catch (IOException)
-        {
-            return "";
+            var holder = File.Exists(pidPath) ? $" (pid {File.ReadAllText(pidPath).Trim()})" : "";
+            throw new StoreOpenException($"store in '{dataDir}' is locked by another agent{holder}: stop it first", e);
         }
     }
 

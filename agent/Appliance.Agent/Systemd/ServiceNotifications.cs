@@ -18,7 +18,8 @@ public sealed partial class ServiceNotifications(
     IHostApplicationLifetime lifetime,
     LoopProgress progress,
     TimeProvider time,
-    ILogger<ServiceNotifications> logger) : BackgroundService
+    ILogger<ServiceNotifications> logger,
+    TimeSpan? watchdogPingInterval) : BackgroundService
 {
     public void Status(string line)
     {
@@ -41,7 +42,7 @@ public sealed partial class ServiceNotifications(
         notifier.Notify(ServiceState.Ready);
         LogReady(logger);
 
-        var interval = WatchdogPingInterval();
+        var interval = watchdogPingInterval;
         if (interval is null)
         {
             return;
@@ -66,16 +67,14 @@ public sealed partial class ServiceNotifications(
     }
 
     /// <summary>Half of WATCHDOG_USEC (sd_watchdog_enabled(3)), or null when no watchdog is armed for this process.</summary>
-    internal static TimeSpan? WatchdogPingInterval()
+    public static TimeSpan? WatchdogPingInterval(string? usecText, string? pidText, int processId)
     {
-        var usecText = Environment.GetEnvironmentVariable("WATCHDOG_USEC");
         if (!long.TryParse(usecText, NumberStyles.None, CultureInfo.InvariantCulture, out var usec) || usec <= 0)
         {
             return null;
         }
 
-        var pidText = Environment.GetEnvironmentVariable("WATCHDOG_PID");
-        if (!string.IsNullOrEmpty(pidText) && pidText != Environment.ProcessId.ToString(CultureInfo.InvariantCulture))
+        if (!string.IsNullOrEmpty(pidText) && pidText != processId.ToString(CultureInfo.InvariantCulture))
         {
             return null; // the watchdog belongs to another process of the unit
         }

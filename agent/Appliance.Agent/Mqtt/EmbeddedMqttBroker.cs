@@ -1,0 +1,195 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MQTTnet.Server;
+
+namespace Appliance.Agent.Mqtt;
+
+/// <summary>
+/// The in-process MQTT broker each agent hosts, so a pair needs no external parts. The peer's link
+/// connects to it (and this agent's own link over loopback). Restartable on the same port.
+/// </summary>
+public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
+{
+    private readonly EmbeddedBrokerOptions _options;
+    private readonly ILogger<EmbeddedMqttBroker> _logger;
+    private readonly EmbeddedBrokerEndpoints _endpoints;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private MqttServer? _server;
+    private X509Certificate2? _serverCertificate;
+    private int _disposed;
+
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    public EmbeddedMqttBroker(EmbeddedBrokerOptions options, ILogger<EmbeddedMqttBroker> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        if (options.Enabled)
+        {
+            options.Validate(errors, $"{MqttLinkOptions.SectionName}:EmbeddedBroker");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("invalid embedded broker options: " + string.Join(" ", errors), nameof(options));
+        }
+
+        _options = options;
+        _logger = logger;
+        _endpoints = new EmbeddedBrokerEndpoints(options);
+    }
+
+    public bool IsRunning => _server?.IsStarted == true;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!_options.Enabled)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_server is not null)
+            {
+                return;
+            }
+
+            var server = new MqttServerFactory().CreateMqttServer(BuildServerOptions());
+            server.ClientConnectedAsync += e =>
+            {
+                MqttLinkLog.BrokerClientConnected(_logger, e.ClientId, e.RemoteEndPoint);
+                return Task.CompletedTask;
+            };
+            server.ClientDisconnectedAsync += e =>
+            {
+                MqttLinkLog.BrokerClientDisconnected(_logger, e.ClientId, e.DisconnectType);
+                return Task.CompletedTask;
+            };
+            try
+            {
+                await server.StartAsync();
+            }
+            catch
+            {
+                server.Dispose();
+                throw;
+            }
+
+            _server = server;
+            MqttLinkLog.BrokerStarted(_logger, _endpoints);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Stops listening and drops every client connection (their wills fire); StartAsync may follow.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_server is not { } server)
+            {
+                return;
+            }
+
+            _server = null;
+            try
+            {
+                await server.StopAsync(new MqttServerStopOptions());
+            }
+            finally
+            {
+                server.Dispose();
+                _serverCertificate?.Dispose();
+                _serverCertificate = null;
+            }
+
+            MqttLinkLog.BrokerStopped(_logger);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // DI may hold this instance under two registrations (itself and IHostedService).
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await StopAsync(CancellationToken.None);
+        _gate.Dispose();
+    }
+
+    private MqttServerOptions BuildServerOptions()
+    {
+        var bind = IPAddress.Parse(_options.BindAddress);
+        var builder = new MqttServerOptionsBuilder()
+            .WithDefaultEndpoint()
+            .WithDefaultEndpointReuseAddress()
+            .WithDefaultEndpointPort(_options.Port)
+            .WithPersistentSessions(false);
+
+        // With TLS on, the plain listener serves only this agent's own loopback path.
+        var (plainV4, plainV6) = _options.Tls.Enabled
+            ? bind.AddressFamily == AddressFamily.InterNetworkV6 ? (IPAddress.None, IPAddress.IPv6Loopback) : (IPAddress.Loopback, IPAddress.None)
+            : Listeners(bind);
+        builder.WithDefaultEndpointBoundIPAddress(plainV4).WithDefaultEndpointBoundIPV6Address(plainV6);
+
+        if (_options.Tls.Enabled)
+        {
+            var (tlsV4, tlsV6) = Listeners(bind);
+            _serverCertificate = MqttTls.LoadCertificateWithKey(_options.Tls.CertificateFile!, _options.Tls.KeyFile!);
+            builder.WithEncryptedEndpoint()
+                .WithTlsEndpointReuseAddress()
+                .WithEncryptedEndpointPort(_options.Tls.Port)
+                .WithEncryptedEndpointBoundIPAddress(tlsV4)
+                .WithEncryptedEndpointBoundIPV6Address(tlsV6)
+                .WithEncryptionCertificate(_serverCertificate)
+                .WithEncryptionSslProtocol(System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13);
+            if (!string.IsNullOrEmpty(_options.Tls.ClientCaFile))
+            {
+                var roots = MqttTls.LoadCaBundle(_options.Tls.ClientCaFile);
+                builder.WithClientCertificate((_, certificate, chain, errors) => MqttTls.ChainsToPinnedRoots(certificate, chain, errors, roots), checkCertificateRevocation: false);
+            }
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>A wildcard address listens on both families; a specific one only on its own.</summary>
+    private static (IPAddress V4, IPAddress V6) Listeners(IPAddress bind)
+    {
+        if (bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any))
+        {
+            return (IPAddress.Any, Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.None);
+        }
+
+        return bind.AddressFamily == AddressFamily.InterNetworkV6 ? (IPAddress.None, bind) : (bind, IPAddress.None);
+    }
+}
+
+/// <summary>Human-readable listener list for the startup log line (formatted only when logged).</summary>
+internal sealed class EmbeddedBrokerEndpoints(EmbeddedBrokerOptions options)
+{
+    public override string ToString()
+    {
+        if (!options.Tls.Enabled)
+        {
+            return $"{options.BindAddress}:{options.Port} (plain)";
+        }
+
+        var clientCertificates = string.IsNullOrEmpty(options.Tls.ClientCaFile) ? "" : ", client certificate required";
+        return $"loopback:{options.Port} (plain), {options.BindAddress}:{options.Tls.Port} (TLS{clientCertificates})";
+    }
+}

@@ -1,0 +1,16 @@
+namespace Appliance.Agent.Mqtt;
+
+/// <summary>
+/// Snapshot of one broker path for the status API.
+/// <paramref name="Generation"/> is the will generation of the current (or last attempted) CONNECT;
+/// <paramref name="ReconnectCount"/> counts successful connects after the first;
+/// <paramref name="LastError"/> is a one-line reason without secrets, or null.
+/// </summary>
+public sealed record MqttPathStatus(
+    string Name,
+    string Endpoint,
+    bool Connected,
+    long Generation,
+    DateTimeOffset? LastOkPing,
+    int ReconnectCount,
+    string? LastError);

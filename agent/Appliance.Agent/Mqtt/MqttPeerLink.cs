@@ -1,0 +1,137 @@
+using System.Threading.Channels;
+using Appliance.Core.Ports;
+using Microsoft.Extensions.Logging;
+
+namespace Appliance.Agent.Mqtt;
+
+/// <summary>
+/// <see cref="IPeerLink"/> over MQTT: one client per broker path (embedded mode: own broker and the
+/// peer's), publishing on every path and subscribing on every path, so losing one path is not a
+/// failover. Frames from all paths share one bounded queue; duplicates across paths are expected
+/// and dropped by the codec's sequence check. Payloads are opaque signed bytes, never logged.
+/// </summary>
+public sealed class MqttPeerLink : IPeerLink
+{
+    private readonly ILogger<MqttPeerLink> _logger;
+    private readonly Channel<PeerFrame> _incoming;
+    private readonly List<MqttPath> _paths = [];
+    private long _generation;
+    private long _droppedFrames;
+    private volatile byte[]? _lastState;
+    private int _started;
+    private int _disposed;
+
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    public MqttPeerLink(MqttLinkOptions options, ILogger<MqttPeerLink> logger, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("invalid MQTT link options: " + string.Join(" ", errors), nameof(options));
+        }
+
+        _logger = logger;
+        _incoming = Channel.CreateBounded<PeerFrame>(
+            new BoundedChannelOptions(options.IncomingCapacity) { FullMode = BoundedChannelFullMode.DropOldest },
+            OnFrameDropped);
+        var topics = new MqttTopics(options.PairId, options.NodeId, options.PeerNodeId);
+        var hooks = new MqttPathHooks(
+            () => Interlocked.Increment(ref _generation),
+            _incoming.Writer,
+            () => _lastState,
+            OnPathConnected);
+        foreach (var endpoint in MqttPathEndpoint.FromOptions(options))
+        {
+            _paths.Add(new MqttPath(endpoint, options, topics, hooks, logger, timeProvider));
+        }
+    }
+
+    public ChannelReader<PeerFrame> Incoming => _incoming.Reader;
+
+    /// <summary>Raised (on the path's supervision loop) after a path connected and subscribed, e.g. to re-announce state.</summary>
+    public event Action<MqttPathStatus>? PathConnected;
+
+    /// <summary>The most recent will generation issued to any path (0 before the first CONNECT).</summary>
+    public long CurrentGeneration => Interlocked.Read(ref _generation);
+
+    /// <summary>Frames dropped because the incoming queue was full.</summary>
+    public long DroppedIncomingFrames => Interlocked.Read(ref _droppedFrames);
+
+    public IReadOnlyList<MqttPathStatus> GetPathStatus() => _paths.Select(p => p.Status).ToList();
+
+    /// <summary>
+    /// Connects every path concurrently (each bounded by ConnectTimeout) and returns once the paths
+    /// that connected have subscribed; paths that did not are retried by their supervision loops.
+    /// </summary>
+    public async Task StartAsync(Func<long, ReadOnlyMemory<byte>> willPayload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(willPayload);
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException("the MQTT link is already started");
+        }
+
+        await Task.WhenAll(_paths.Select(p => p.StartAsync(willPayload, cancellationToken)));
+    }
+
+    public async ValueTask PublishAsync(PeerChannel channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        // A private copy: a timed-out publish may still be queued inside MQTTnet after we return.
+        var bytes = payload.ToArray();
+        if (channel == PeerChannel.State)
+        {
+            _lastState = bytes;
+        }
+
+        await Task.WhenAll(_paths.Select(p => p.TryPublishAsync(channel, bytes, cancellationToken)));
+    }
+
+    /// <summary>
+    /// Planned shutdown: on every connected path, publish <paramref name="offlineState"/> (retained)
+    /// and DISCONNECT cleanly, which suppresses the will. Afterwards the link stays down.
+    /// </summary>
+    public async Task DisconnectGracefullyAsync(ReadOnlyMemory<byte> offlineState, CancellationToken cancellationToken)
+    {
+        var bytes = offlineState.ToArray();
+        _lastState = bytes;
+        await Task.WhenAll(_paths.Select(p => p.DisconnectGracefullyAsync(bytes, cancellationToken)));
+    }
+
+    /// <summary>Abrupt close (no DISCONNECT): brokers publish the wills, as after a crash.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        // DI may hold this instance under two registrations (itself and IPeerLink).
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var path in _paths)
+        {
+            await path.DisposeAsync();
+        }
+
+        _incoming.Writer.TryComplete();
+    }
+
+    private void OnFrameDropped(PeerFrame frame)
+    {
+        Interlocked.Increment(ref _droppedFrames);
+        MqttLinkLog.IncomingFrameDropped(_logger, frame.Channel, frame.PathName);
+    }
+
+    private void OnPathConnected(MqttPathStatus status)
+    {
+        try
+        {
+            PathConnected?.Invoke(status);
+        }
+#pragma warning disable CA1031 // A subscriber's bug must not stop the path's supervision loop.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            MqttLinkLog.PathConnectedHandlerFailed(_logger, status.Name, ex);
+        }
+    }
+}

@@ -1,0 +1,444 @@
+using System.Threading.Channels;
+using Appliance.Core.Heartbeat;
+using Appliance.Core.Ports;
+
+namespace Appliance.Core.Failover;
+
+/// <summary>The adapters the engine drives; the host implements them (see each interface).</summary>
+public sealed record HaPorts(
+    IHaStateStore Store,
+    IPeerLink Link,
+    IPeerFencer Fencer,
+    ISharedAddress SharedAddress,
+    IManagedServices Services,
+    IConnectivityProbe Probe,
+    IHaEvents Events,
+    IDataMirror? Mirror = null);
+
+/// <summary>
+/// Runs <see cref="HaMachine"/>: one async loop over a bounded channel of inputs, TimeProvider-driven
+/// wake-ups, effects executed in <see cref="HaEffect.Order"/> through <see cref="HaPorts"/>.
+/// Long operations (fencing, probes, sync pull) run beside the loop and come back as inputs, so
+/// heartbeats never stall behind a 60 s fence. The engine does not own (dispose) the ports.
+/// </summary>
+public sealed class FailoverEngine : IAsyncDisposable
+{
+    /// <summary>Bounded: operator calls and peer frames wait rather than grow memory.</summary>
+    private const int InputCapacity = 256;
+
+    private readonly HaMachine _machine;
+    private readonly HaPorts _ports;
+    private readonly TimeProvider _time;
+    private readonly Func<string> _health;
+    private readonly long _origin;
+    private readonly Channel<Work> _inputs = Channel.CreateBounded<Work>(
+        new BoundedChannelOptions(InputCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly string _bootId;
+    private HeartbeatCodec? _codec;
+    private HaState _state;
+    private HaSnapshot _snapshot;
+    private long _sequence;
+    private long _generation;
+    private long _iterations;
+    private Task _loop = Task.CompletedTask;
+    private Task _pump = Task.CompletedTask;
+
+    public FailoverEngine(string nodeId, HaSettings settings, HaPorts ports, TimeProvider time, Func<string>? healthSummary = null)
+    {
+        if (!NodeIds.IsValid(nodeId))
+        {
+            throw new ArgumentException($"NodeId='{nodeId}' is invalid: allowed {NodeIds.Rule}", nameof(nodeId));
+        }
+
+        _machine = new HaMachine(settings);
+        _ports = ports;
+        _time = time;
+        _health = healthSummary ?? (() => "ok");
+        _origin = time.GetTimestamp();
+        _bootId = Guid.NewGuid().ToString("N");
+        _state = HaState.Initial(nodeId);
+        _snapshot = BuildSnapshot();
+    }
+
+    /// <summary>Latest view; replaced atomically after every decision.</summary>
+    public HaSnapshot Snapshot => Volatile.Read(ref _snapshot);
+
+    /// <summary>Rejected peer frames per reason (bad signature, replay, age …).</summary>
+    public IReadOnlyDictionary<RejectReason, long> Rejections =>
+        _codec?.RejectionCounts ?? Enum.GetValues<RejectReason>().ToDictionary(r => r, _ => 0L);
+
+    /// <summary>Faults if the loop dies; the host should treat that as fatal (watchdog stops being fed).</summary>
+    public Task Completion => _loop;
+
+    /// <summary>Loads the persisted state and keys, connects the peer link and starts the loop.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        HaPersistedState persisted = await _ports.Store.LoadAsync(cancellationToken);
+        persisted.AssertValid();
+        if (await _ports.Store.LoadKeysAsync(cancellationToken) is { } keys)
+        {
+            _codec = NewCodec(keys, persisted.PeerNodeId);
+        }
+
+        await _ports.Link.StartAsync(BuildWill, cancellationToken);
+        await _inputs.Writer.WriteAsync(new Work(new HaInput.Start(persisted)), cancellationToken);
+        _loop = Task.Run(() => RunLoopAsync(_stop.Token), CancellationToken.None);
+        _pump = Task.Run(() => PumpFramesAsync(_stop.Token), CancellationToken.None);
+    }
+
+    /// <summary>Queues an operator command and waits for the machine's answer (ok, or a refusal saying why).</summary>
+    public async Task<CommandResult> ExecuteAsync(OperatorCommand command, CancellationToken cancellationToken)
+    {
+        var reply = new TaskCompletionSource<CommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _inputs.Writer.WriteAsync(new Work(new HaInput.OperatorInput(command), Reply: reply), cancellationToken);
+        return await reply.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The link adapter reports a path (broker connection) going up or down.</summary>
+    public ValueTask ReportPathAsync(string path, bool up, CancellationToken cancellationToken) =>
+        _inputs.Writer.WriteAsync(new Work(new HaInput.PathChanged(path, up)), cancellationToken);
+
+    /// <summary>Key rotation: sign with <paramref name="next"/> now; the old key stays accepted for KeyOverlap.</summary>
+    public async Task RotateKeyAsync(PairKey next, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource<CommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _inputs.Writer.WriteAsync(new Work(null, Rotate: next, Reply: done), cancellationToken);
+        CommandResult result = await done.Task.WaitAsync(cancellationToken);
+        if (!result.Ok)
+        {
+            throw new InvalidOperationException(result.Message);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _inputs.Writer.TryComplete();
+        try
+        {
+            await Task.WhenAll(_loop, _pump);
+        }
+        catch (OperationCanceledException)
+        {
+            // Normal shutdown.
+        }
+
+        _stop.Dispose();
+    }
+
+    private TimeSpan Monotonic => _time.GetElapsedTime(_origin);
+
+    private HaClock Now => new(Monotonic, _time.GetUtcNow());
+
+    private async Task PumpFramesAsync(CancellationToken cancellationToken)
+    {
+        await foreach (PeerFrame frame in _ports.Link.Incoming.ReadAllAsync(cancellationToken))
+        {
+            await _inputs.Writer.WriteAsync(new Work(null, Frame: frame), cancellationToken);
+        }
+    }
+
+    private async Task RunLoopAsync(CancellationToken cancellationToken)
+    {
+        ChannelReader<Work> reader = _inputs.Reader;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            TimeSpan now = Monotonic;
+            Work? work = await NextAsync(reader, _machine.NextWakeAt(_state, now) - now, cancellationToken);
+            if (work is { Rotate: { } next })
+            {
+                await RotateAsync(next, work.Value.Reply!, cancellationToken);
+            }
+            else if (ToInput(work) is { } input)
+            {
+                await ApplyAsync(input, work?.Reply, cancellationToken);
+            }
+
+            Interlocked.Increment(ref _iterations);
+            Volatile.Write(ref _snapshot, BuildSnapshot());
+        }
+    }
+
+    private async Task<Work?> NextAsync(ChannelReader<Work> reader, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (reader.TryRead(out Work ready))
+        {
+            return ready;
+        }
+
+        if (wait <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        using var timeout = new CancellationTokenSource(wait, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            return await reader.WaitToReadAsync(linked.Token) && reader.TryRead(out Work item) ? item : null;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null; // timer: deliver a Tick
+        }
+    }
+
+    private HaInput? ToInput(Work? work)
+    {
+        if (work is not { } item)
+        {
+            return new HaInput.Tick();
+        }
+
+        if (item.Frame is not { } frame)
+        {
+            return item.Input;
+        }
+
+        if (_codec is null)
+        {
+            return null; // unpaired: nothing can be verified
+        }
+
+        DecodeResult decoded = _codec.Decode(frame.Payload.Span, frame.PathName, _time.GetUtcNow());
+        return decoded.Message is { } message ? new HaInput.PeerMessageReceived(message, frame.PathName) : null;
+    }
+
+    private async Task ApplyAsync(HaInput input, TaskCompletionSource<CommandResult>? reply, CancellationToken cancellationToken)
+    {
+        HaClock now = Now;
+        Decision decision = _machine.Decide(_state, input, now);
+        try
+        {
+            if (input is HaInput.OperatorInput { Command: OperatorCommand.Establish establish }
+                && decision.Effects.OfType<HaEffect.Reply>().Any(r => r.Result.Ok))
+            {
+                // The key must be in place before the first signed state message goes out.
+                var keys = new PairKeyRing(establish.Key);
+                await _ports.Store.SaveKeysAsync(keys, cancellationToken);
+                _codec = NewCodec(keys, establish.PeerNodeId);
+            }
+
+            foreach (HaEffect.PersistState persist in decision.Effects.OfType<HaEffect.PersistState>())
+            {
+                persist.State.AssertValid();
+                await _ports.Store.SaveAsync(persist.State, cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Not durable: nothing else of this decision may act and the old state stands; the
+            // next tick re-decides from it.
+            _ports.Events.Notify(HaEventKind.TakeoverBlocked, $"decision not applied: {ex.GetType().Name}: {ex.Message}", now.Wall);
+            reply?.TrySetResult(CommandResult.Refused($"refused: state could not be saved ({ex.Message})"));
+            return;
+        }
+
+        _state = decision.State;
+        foreach (HaEffect effect in decision.Effects.Where(e => e is not HaEffect.PersistState))
+        {
+            await ExecuteAsync(effect, reply, now, cancellationToken);
+        }
+    }
+
+    private async Task ExecuteAsync(HaEffect effect, TaskCompletionSource<CommandResult>? reply, HaClock now, CancellationToken cancellationToken)
+    {
+        switch (effect)
+        {
+            case HaEffect.FencePeer:
+                RunBeside(async ct => new HaInput.FenceCompleted(await _ports.Fencer.FenceAsync(ct)),
+                    ex => new HaInput.FenceCompleted(new FenceResult(FenceOutcome.Failed, $"fencer threw {ex.GetType().Name}", TimeSpan.Zero)));
+                break;
+            case HaEffect.SyncPull when _ports.Mirror is { } mirror:
+                RunBeside(async ct => new HaInput.SyncCompleted(true, await mirror.PullAsync(ct)),
+                    ex => new HaInput.SyncCompleted(false, $"{ex.GetType().Name}: {ex.Message}"));
+                break;
+            case HaEffect.SyncPull:
+                await _inputs.Writer.WriteAsync(new Work(new HaInput.SyncCompleted(true, "no data mirror configured")), cancellationToken);
+                break;
+            case HaEffect.ReleaseSharedIp:
+                await Survive("release shared IP", now, () => _ports.SharedAddress.ReleaseAsync(cancellationToken));
+                break;
+            case HaEffect.TakeSharedIp:
+                await Survive("take shared IP", now, () => _ports.SharedAddress.TakeAsync(cancellationToken));
+                break;
+            case HaEffect.StopServices:
+                await Survive("stop services", now, async () =>
+                {
+                    await _ports.Services.StopAsync(cancellationToken);
+                    if (!await _ports.Services.VerifyStoppedAsync(cancellationToken))
+                    {
+                        throw new InvalidOperationException("a managed service is still running after stop");
+                    }
+                });
+                break;
+            case HaEffect.StartServices:
+                await Survive("start services", now, () => _ports.Services.StartAsync(cancellationToken));
+                break;
+            case HaEffect.RunConnectivityProbes:
+                IReadOnlyList<ConnectivityTarget> targets = _machine.Settings.ParsedTargets();
+                RunBeside(async ct =>
+                {
+                    bool[] reached = await Task.WhenAll(targets.Select(t => ProbeAsync(t, ct)));
+                    return new HaInput.ProbesCompleted(reached.Count(r => r), targets.Count);
+                }, _ => new HaInput.ProbesCompleted(0, targets.Count));
+                break;
+            case HaEffect.RecordHistory history:
+                await Survive("record history", now, () =>
+                {
+                    _ports.Events.Record(history.Transition, now.Wall);
+                    return Task.CompletedTask;
+                });
+                break;
+            case HaEffect.Publish publish when _codec is not null:
+                byte[] frame = _codec.Encode(ToMessage(publish.Message, now.Wall));
+                await Survive("publish", now, () => _ports.Link.PublishAsync(publish.Channel, frame, cancellationToken).AsTask());
+                break;
+            case HaEffect.Notify notify:
+                _ports.Events.Notify(notify.Kind, notify.Message, now.Wall);
+                break;
+            case HaEffect.Reply answer:
+                reply?.TrySetResult(answer.Result);
+                break;
+            default:
+                break;
+        }
+    }
+
+    private async Task<bool> ProbeAsync(ConnectivityTarget target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _ports.Probe.ReachesAsync(target, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>An effect that failed is announced, not fatal: the role decision stands (it is persisted).</summary>
+    private async Task Survive(string what, HaClock now, Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _ports.Events.Notify(HaEventKind.TakeoverBlocked, $"{what} failed: {ex.GetType().Name}: {ex.Message}", now.Wall);
+        }
+    }
+
+    private void RunBeside(Func<CancellationToken, Task<HaInput>> operation, Func<Exception, HaInput> onError)
+    {
+        CancellationToken token = _stop.Token;
+        _ = Task.Run(async () =>
+        {
+            HaInput result;
+            try
+            {
+                result = await operation(token);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                result = onError(ex);
+            }
+
+            await _inputs.Writer.WriteAsync(new Work(result), token);
+        }, token);
+    }
+
+    private async Task RotateAsync(PairKey next, TaskCompletionSource<CommandResult> done, CancellationToken cancellationToken)
+    {
+        if (_codec is null)
+        {
+            done.TrySetResult(CommandResult.Refused("rotate-key refused: this node is not paired"));
+            return;
+        }
+
+        PairKeyRing rotated = _codec.Keys.Rotate(next, _time.GetUtcNow(), _machine.Settings.KeyOverlap);
+        await _ports.Store.SaveKeysAsync(rotated, cancellationToken);
+        _codec.Keys = rotated;
+        done.TrySetResult(CommandResult.Done($"key {next.Fingerprint} installed; signing switches to it once the peer holds it; the previous key stays accepted for {HaSettings.Show(_machine.Settings.KeyOverlap)}"));
+    }
+
+    private HeartbeatCodec NewCodec(PairKeyRing keys, string? peer) =>
+        new(_state.NodeId, keys, _machine.Settings.MaxMessageAge, _machine.Settings.MaxFutureSkew) { ExpectedPeer = peer };
+
+    private PeerMessage ToMessage(OutgoingMessage draft, DateTimeOffset wall) => new()
+    {
+        NodeId = _state.NodeId,
+        BootId = _bootId,
+        Sequence = Interlocked.Increment(ref _sequence),
+        SentAt = wall,
+        Kind = draft.Kind,
+        Role = draft.Role,
+        Epoch = draft.Epoch,
+        HoldsSharedIp = draft.HoldsSharedIp,
+        Health = _health(),
+        MirrorPosition = _ports.Mirror?.Position ?? 0,
+        ConnectionGeneration = Interlocked.Read(ref _generation),
+        Suspended = draft.Suspended,
+        GoingDown = draft.GoingDown,
+        PairedAt = draft.PairedAt,
+        Command = draft.Command,
+    };
+
+    /// <summary>Called by the link on each connect: the signed offline will for that connection generation.</summary>
+    private ReadOnlyMemory<byte> BuildWill(long generation)
+    {
+        long seen;
+        do
+        {
+            seen = Interlocked.Read(ref _generation);
+        }
+        while (generation > seen && Interlocked.CompareExchange(ref _generation, generation, seen) != seen);
+
+        HaState state = _state;
+        HeartbeatCodec? codec = _codec;
+        return codec is null
+            ? ReadOnlyMemory<byte>.Empty
+            : codec.Encode(new PeerMessage
+            {
+                NodeId = state.NodeId,
+                BootId = _bootId,
+                Sequence = 0,
+                SentAt = _time.GetUtcNow(),
+                Kind = PeerMessageKind.OfflineWill,
+                Role = state.Role,
+                Epoch = state.Epoch,
+                ConnectionGeneration = generation,
+                PairedAt = state.PairedAt,
+            });
+    }
+
+    private HaSnapshot BuildSnapshot()
+    {
+        HaState state = _state;
+        TimeSpan now = Monotonic;
+        return new HaSnapshot(
+            state.Role,
+            state.Epoch,
+            state.Role != HaRole.Off,
+            state.PeerNodeId,
+            _machine.PeerReachable(state, now),
+            state.Peer?.Role,
+            state.Peer?.Epoch,
+            state.Peer?.LastHeardWall,
+            state.Conflict,
+            state.Suspended || state.Peer?.Suspended == true,
+            state.PendingReason,
+            state.PathsUpSorted,
+            Interlocked.Read(ref _iterations),
+            _time.GetUtcNow());
+    }
+
+    private readonly record struct Work(
+        HaInput? Input,
+        PeerFrame? Frame = null,
+        PairKey? Rotate = null,
+        TaskCompletionSource<CommandResult>? Reply = null);
+}

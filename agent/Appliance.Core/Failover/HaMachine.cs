@@ -1,0 +1,938 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Appliance.Core.Heartbeat;
+using Appliance.Core.Ports;
+
+namespace Appliance.Core.Failover;
+
+/// <summary>
+/// The failover state machine: <c>Decide(state, input, now) -> (state, effects)</c>, no I/O.
+/// <code>
+///             establish                 peer lost ∧ gates pass ∧ (fence confirmed | off)
+///   ┌─────┐ ───────────► ┌─────────┐ ────────────────────────────────────────────► ┌────────┐
+///   │ Off │              │ Passive │ ◄──────────────────────────────────────────── │ Active │
+///   └─────┘ ◄─────────── └─────────┘   higher-epoch Active seen | conflict lost |  └────────┘
+///      ▲       break       │     ▲       planned switch (become-backup / peer asks)     ▲
+///      │                   │     │ peer heard again                                     │
+///      │   Medium mode, or │     │                                                      │
+///      │ fence unconfirmed ▼     │               failover-now (operator)                │
+///      └──── break ─── ┌─────────────────┐ ─────────────────────────────────────────────┘
+///                      │ FailoverPending │
+///                      └─────────────────┘
+/// </code>
+/// Transitions (role / input → effect), each timeout citing its source:
+/// <list type="table">
+/// <item>Start(persisted): any paired role → Passive; wait PartnerContactTimeout (votequorum wait_for_all, anchors §2)
+/// before a silent peer counts as lost, so a restarted node never comes up Active next to an Active peer.</item>
+/// <item>Passive, peer silent on every path for PartnerFailoverTimeout (3 × advert_int, keepalived; anchors §1) or
+/// every live path willed for the peer's current generation (Sparkplug bdSeq; anchors §3) → takeover gates:
+/// suspended? RebootBlackoutWindow after a graceful-shutdown announcement? probes reach a target? Medium mode?
+/// fencing (FenceDelay on the non-preferred node = pcmk_delay_base; anchors §2) → promote with a new epoch.</item>
+/// <item>Active, peer Active with a higher epoch, or equal and it wins the tie-break → demote at once.</item>
+/// <item>Both Active or both Passive while the peer is heard → resolve on the first heartbeat that shows it:
+/// shared IP holder, else higher epoch, else PreferredActive (default: paired first), else lower node id.</item>
+/// <item>Planned switch is two-phase over cmd: the Active persists Passive, releases IP, stops services and sends
+/// Released; only then does the Passive promote (after SyncPull with --sync). Never two Actives.</item>
+/// <item>FailoverPending re-announces every FailedNotificationRate (appliance guide) and retries fencing.</item>
+/// </list>
+/// Epochs are ballots (as Paxos): the node with the lower id promotes only to even epochs and the other to odd
+/// ones, so two promotions can never produce the same epoch, even when both sides promote during a partition.
+/// </summary>
+public sealed class HaMachine
+{
+    private readonly HaSettings _settings;
+    private readonly int _targetCount;
+
+    public HaMachine(HaSettings settings)
+    {
+        IReadOnlyList<string> errors = settings.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", errors), nameof(settings));
+        }
+
+        _settings = settings;
+        _targetCount = settings.ConnectivityTestTargets.Count;
+    }
+
+    public HaSettings Settings => _settings;
+
+    /// <summary>Test-only fault injection: ignore a higher-epoch Active (proves the simulator's checker can fail).</summary>
+    internal bool UnsafeIgnoreHigherEpoch { get; init; }
+
+    public Decision Decide(HaState state, HaInput input, HaClock now)
+    {
+        var step = new Step(this, state, now);
+        switch (input)
+        {
+            case HaInput.Start start:
+                step.OnStart(start.Persisted);
+                break;
+            case HaInput.OperatorInput op:
+                step.OnOperator(op.Command);
+                break;
+            case HaInput.PeerMessageReceived received when state.Role != HaRole.Off && state.Started:
+                step.OnPeerMessage(received.Message, received.Path);
+                break;
+            case HaInput.PathChanged path:
+                step.State = state with { PathsUp = path.Up ? state.PathsUp.Add(path.Path) : state.PathsUp.Remove(path.Path) };
+                break;
+            case HaInput.ProbesCompleted probes:
+                step.OnProbes(probes.Reached, probes.Total);
+                break;
+            case HaInput.FenceCompleted fence:
+                step.OnFence(fence.Result);
+                break;
+            case HaInput.SyncCompleted sync:
+                step.OnSync(sync.Ok, sync.Detail);
+                break;
+            default:
+                break;
+        }
+
+        if (step.State.Started && step.State.Role != HaRole.Off && !step.State.ShuttingDown)
+        {
+            step.OnTimers();
+        }
+
+        return new Decision(step.State, HaEffect.InExecutionOrder(step.Effects));
+    }
+
+    /// <summary>
+    /// When the runner must wake (Tick) even if nothing arrives: the earliest future deadline, and at
+    /// least once per HeartbeatInterval so the loop-progress counter keeps moving.
+    /// </summary>
+    public TimeSpan NextWakeAt(HaState state, TimeSpan now)
+    {
+        TimeSpan wake = now + _settings.HeartbeatInterval;
+        if (!state.Started || state.Role == HaRole.Off || state.ShuttingDown)
+        {
+            return wake;
+        }
+
+        Span<TimeSpan> candidates =
+        [
+            state.NextHeartbeatAt,
+            state.Role != HaRole.Active && state.Takeover is null ? PeerDeadline(state) : TimeSpan.MaxValue,
+            state.Takeover?.WakeAt ?? TimeSpan.MaxValue,
+            state.Handover?.Deadline ?? TimeSpan.MaxValue,
+            state.Peer?.GoingDownAt is { } down ? down + _settings.RebootBlackoutWindow : TimeSpan.MaxValue,
+        ];
+        foreach (TimeSpan candidate in candidates)
+        {
+            if (candidate > now && candidate < wake)
+            {
+                wake = candidate;
+            }
+        }
+
+        return wake;
+    }
+
+    /// <summary>The earliest time the peer can count as lost if nothing more arrives.</summary>
+    internal TimeSpan PeerDeadline(HaState state)
+    {
+        if (state.Peer is not { } peer || peer.HeardAt.IsEmpty)
+        {
+            return state.ContactSince + _settings.PartnerContactTimeout;
+        }
+
+        TimeSpan latest = TimeSpan.MinValue;
+        foreach ((string path, TimeSpan heard) in peer.HeardAt)
+        {
+            if (!peer.WilledPaths.ContainsKey(path) && heard > latest)
+            {
+                latest = heard;
+            }
+        }
+
+        return latest == TimeSpan.MinValue ? TimeSpan.Zero : latest + _settings.PartnerFailoverTimeout;
+    }
+
+    public bool PeerReachable(HaState state, TimeSpan now) =>
+        state.Peer is { HeardAt.IsEmpty: false } && now < PeerDeadline(state);
+
+    /// <summary>Deterministic winner of a conflict; both nodes compute the same answer from the same facts.</summary>
+    internal bool SelfWins(HaState self, PeerView peer, bool useEpoch = true)
+    {
+        if (self.HoldsSharedIp != peer.HoldsSharedIp)
+        {
+            return self.HoldsSharedIp;
+        }
+
+        if (useEpoch && self.Epoch != peer.Epoch)
+        {
+            return self.Epoch > peer.Epoch;
+        }
+
+        string preferred = PreferredNode(self, peer);
+        return preferred == self.NodeId;
+    }
+
+    private string PreferredNode(HaState self, PeerView peer)
+    {
+        string peerId = self.PeerNodeId!;
+        if (_settings.PreferredActive is { } configured && (configured == self.NodeId || configured == peerId))
+        {
+            return configured;
+        }
+
+        if (self.PairedAt != peer.PairedAt)
+        {
+            return self.PairedAt < peer.PairedAt ? self.NodeId : peerId;
+        }
+
+        return string.CompareOrdinal(self.NodeId, peerId) < 0 ? self.NodeId : peerId;
+    }
+
+    internal bool IsPreferred(HaState state) =>
+        state.Peer is { } peer ? PreferredNode(state, peer) == state.NodeId
+        : _settings.PreferredActive is { } configured ? configured == state.NodeId
+        : string.CompareOrdinal(state.NodeId, state.PeerNodeId) < 0;
+
+    /// <summary>The next ballot above everything seen, from this node's half of the numbers.</summary>
+    internal static long NextEpoch(HaState state)
+    {
+        long seen = Math.Max(state.Epoch, state.Peer?.Epoch ?? 0);
+        long parity = string.CompareOrdinal(state.NodeId, state.PeerNodeId) < 0 ? 0 : 1;
+        long next = seen + 1;
+        return next % 2 == parity ? next : next + 1;
+    }
+
+    private static string Ms(TimeSpan t) => HaSettings.Show(t);
+
+    /// <summary>One decision in progress: a working copy of the state plus the effects it has produced.</summary>
+    private sealed class Step(HaMachine machine, HaState state, HaClock now)
+    {
+        private readonly HaSettings _s = machine._settings;
+
+        public HaState State { get; set; } = state;
+
+        public List<HaEffect> Effects { get; } = [];
+
+        private TimeSpan Now => now.Monotonic;
+
+        public void OnStart(HaPersistedState persisted)
+        {
+            persisted.AssertValid();
+            State = HaState.Initial(State.NodeId) with
+            {
+                Started = true,
+                Role = persisted.Role == HaRole.Off ? HaRole.Off : HaRole.Passive,
+                Epoch = persisted.Epoch,
+                PeerNodeId = persisted.PeerNodeId,
+                Suspended = persisted.Suspended,
+                PairedAt = persisted.PairedAt,
+                ContactSince = Now,
+                NextHeartbeatAt = Now,
+                PathsUp = State.PathsUp,
+            };
+            if (State.Role == HaRole.Off)
+            {
+                return;
+            }
+
+            // Whatever ran before the restart, start clean: nothing served until this node wins again.
+            Effects.Add(new HaEffect.ReleaseSharedIp());
+            Effects.Add(new HaEffect.StopServices());
+            if (persisted.Role != HaRole.Passive)
+            {
+                Effects.Add(new HaEffect.PersistState(State.ToPersisted("restart: start Passive until the peer is heard")));
+                Effects.Add(new HaEffect.RecordHistory(new HaTransition(persisted.Role, HaRole.Passive, State.Epoch,
+                    $"restart: start Passive, wait PartnerContactTimeout={Ms(_s.PartnerContactTimeout)} for the peer")));
+            }
+
+            PublishState();
+        }
+
+        public void OnOperator(OperatorCommand command)
+        {
+            CommandResult result = command switch
+            {
+                OperatorCommand.Establish establish => Establish(establish.PeerNodeId),
+                _ when !State.Started => CommandResult.Refused($"{Verb(command)} refused: the engine has not started"),
+                _ when State.Role == HaRole.Off => CommandResult.Refused($"{Verb(command)} refused: this node is not paired"),
+                OperatorCommand.Break => Break("operator: break"),
+                OperatorCommand.BecomePrimary primary => BecomePrimary(primary.Sync),
+                OperatorCommand.BecomeBackup backup => BecomeBackup(backup.Sync, backup.EvenIfUnreachable),
+                OperatorCommand.FailoverNow => FailoverNow(),
+                OperatorCommand.FixConflict => FixConflict(),
+                OperatorCommand.SuspendFailover => SetSuspended(true),
+                OperatorCommand.ResumeFailover => SetSuspended(false),
+                OperatorCommand.Shutdown shutdown => Shutdown(shutdown.Reboot),
+                _ => CommandResult.Refused($"{Verb(command)} refused: unknown command"),
+            };
+            Effects.Add(new HaEffect.Reply(result));
+        }
+
+        public void OnPeerMessage(PeerMessage message, string path)
+        {
+            if (message.NodeId != State.PeerNodeId || State.RetiredPeerBoots.Contains(message.BootId))
+            {
+                return;
+            }
+
+            bool wasReachable = machine.PeerReachable(State, Now);
+            PeerView? peer = State.Peer;
+            if (peer is null || peer.BootId != message.BootId)
+            {
+                if (message.Kind == PeerMessageKind.OfflineWill)
+                {
+                    return; // a will never introduces a boot: it can only end one we know
+                }
+
+                State = State with
+                {
+                    RetiredPeerBoots = peer is null ? State.RetiredPeerBoots : [.. State.RetiredPeerBoots.Add(peer.BootId).TakeLast(4)],
+                };
+                peer = new PeerView { BootId = message.BootId };
+            }
+
+            if (message.Kind == PeerMessageKind.OfflineWill)
+            {
+                // Only the peer's current connection generation counts: a late will from an older
+                // connection must never mark a newer one dead.
+                if (message.ConnectionGeneration >= peer.Generation && peer.HeardAt.ContainsKey(path))
+                {
+                    State = State with { Peer = peer with { WilledPaths = peer.WilledPaths.SetItem(path, message.ConnectionGeneration) } };
+                }
+
+                return;
+            }
+
+            var heard = peer with
+            {
+                HeardAt = peer.HeardAt.SetItem(path, Now),
+                WilledPaths = peer.WilledPaths.TryGetValue(path, out long willed) && message.ConnectionGeneration > willed
+                    ? peer.WilledPaths.Remove(path)
+                    : peer.WilledPaths,
+                LastHeardWall = now.Wall,
+            };
+            bool newer = message.Sequence > peer.Sequence;
+            if (newer)
+            {
+                heard = heard with
+                {
+                    Sequence = message.Sequence,
+                    Role = message.Role,
+                    Epoch = message.Epoch,
+                    HoldsSharedIp = message.HoldsSharedIp,
+                    Suspended = message.Suspended,
+                    PairedAt = message.PairedAt,
+                    Generation = Math.Max(peer.Generation, message.ConnectionGeneration),
+                    GoingDownAt = message.GoingDown ? peer.GoingDownAt ?? Now : peer.GoingDownAt,
+                };
+            }
+
+            State = State with { Peer = heard };
+            if (!wasReachable && machine.PeerReachable(State, Now))
+            {
+                Effects.Add(new HaEffect.Notify(HaEventKind.PeerFound, $"peer {State.PeerNodeId} heard on {path} ({heard.Role}, epoch {heard.Epoch})"));
+            }
+
+            if (!newer)
+            {
+                return;
+            }
+
+            if (message.Kind == PeerMessageKind.Command && message.Command is { } command)
+            {
+                OnPeerCommand(command);
+                if (State.Role == HaRole.Off)
+                {
+                    return; // the peer broke the pair
+                }
+            }
+
+            ReactToPeer();
+        }
+
+        private void OnPeerCommand(PeerCommand command)
+        {
+            switch (command.Kind)
+            {
+                case PeerCommandKind.Break:
+                    Break($"peer {State.PeerNodeId} broke the pair", tellPeer: false);
+                    break;
+                case PeerCommandKind.RequestRelease when State.Role == HaRole.Active:
+                    ReleaseTo(command.RequestId, command.Sync, $"planned switch: peer {State.PeerNodeId} asked to become primary");
+                    break;
+                case PeerCommandKind.Released when State.Role != HaRole.Active && State.Peer!.Role != HaRole.Active:
+                    Promote($"planned switch: {State.PeerNodeId} released (request {command.RequestId})", command.Sync);
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        /// <summary>Role facts changed: cancel a needless takeover, then apply the epoch rule and conflict resolution.</summary>
+        private void ReactToPeer()
+        {
+            PeerView peer = State.Peer!;
+            bool keepMediumPending = _s.Mode == FailoverMode.Medium && State.Role == HaRole.FailoverPending && peer.Role != HaRole.Active;
+            if (State.Takeover is { } takeover && State.Role != HaRole.Active && machine.PeerReachable(State, Now) && !keepMediumPending)
+            {
+                State = State with { Takeover = null, PendingReason = null };
+                if (State.Role == HaRole.FailoverPending)
+                {
+                    ChangeRole(HaRole.Passive, $"peer {State.PeerNodeId} heard again; takeover ({takeover.Stage}) cancelled");
+                }
+            }
+
+            if (peer.GoingDownAt is not null && State.Role != HaRole.Active)
+            {
+                State = State with { PendingReason = $"peer announced a graceful shutdown; RebootBlackoutWindow={Ms(_s.RebootBlackoutWindow)} applies" };
+            }
+
+            CheckConflict();
+        }
+
+        /// <summary>Both Active or both Passive while the peer is heard: resolve now (runs on receipt and on every tick).</summary>
+        private void CheckConflict()
+        {
+            PeerView peer = State.Peer!;
+            string? conflict = (State.Role, peer.Role) switch
+            {
+                (HaRole.Active, HaRole.Active) => "both Active",
+                (HaRole.Passive, HaRole.Passive) when State.Handover is null && !peer.Suspended && !State.Suspended && peer.GoingDownAt is null => "both Passive",
+                _ => null,
+            };
+            if (conflict is null)
+            {
+                State = State with { Conflict = null };
+                return;
+            }
+
+            ResolveConflict(conflict, "automatic");
+        }
+
+        private void ResolveConflict(string conflict, string by)
+        {
+            PeerView peer = State.Peer!;
+            bool wins = machine.SelfWins(State, peer, useEpoch: !machine.UnsafeIgnoreHigherEpoch);
+            if (machine.UnsafeIgnoreHigherEpoch && State.Role == HaRole.Active)
+            {
+                wins = true;
+            }
+
+            string winner = wins ? State.NodeId : State.PeerNodeId!;
+            string cause = $"conflict ({conflict}, epochs {State.Epoch}/{peer.Epoch}) resolved {by}: {winner} is Active";
+            if (State.Conflict != conflict)
+            {
+                Effects.Add(new HaEffect.Notify(HaEventKind.Conflict, cause));
+                Effects.Add(new HaEffect.RecordHistory(new HaTransition(State.Role, State.Role, State.Epoch, cause)));
+            }
+
+            State = State with { Conflict = conflict };
+            if (State.Role == HaRole.Active && !wins)
+            {
+                Demote(cause);
+            }
+            else if (State.Role == HaRole.Passive && wins)
+            {
+                if (_s.Mode == FailoverMode.Medium && by == "automatic")
+                {
+                    EnterPending($"{cause}; Medium mode: waiting for operator failover-now", cause, operatorOverride: false);
+                }
+                else
+                {
+                    Promote(cause, sync: false);
+                }
+            }
+        }
+
+        public void OnProbes(int reached, int total)
+        {
+            if (State.Takeover is not { Stage: TakeoverStage.Probing } takeover)
+            {
+                return;
+            }
+
+            if (total > 0 && reached == 0)
+            {
+                string reason = $"isolated: none of {total} connectivity targets answered; staying Passive";
+                if (State.PendingReason != reason)
+                {
+                    Effects.Add(new HaEffect.Notify(HaEventKind.TakeoverBlocked, reason));
+                }
+
+                State = State with
+                {
+                    PendingReason = reason,
+                    Takeover = takeover with { Stage = TakeoverStage.Isolated, StageSince = Now, WakeAt = Now + _s.PartnerFailoverTimeout },
+                };
+                return;
+            }
+
+            AfterProbes(takeover);
+        }
+
+        private void AfterProbes(Takeover takeover)
+        {
+            if (_s.Mode == FailoverMode.Medium && !takeover.OperatorOverride)
+            {
+                EnterPending($"{takeover.Cause}; Medium mode: waiting for operator failover-now", takeover.Cause, operatorOverride: false);
+                return;
+            }
+
+            if (!_s.FencingEnabled)
+            {
+                Promote(takeover.Cause, sync: false);
+                return;
+            }
+
+            if (!takeover.OperatorOverride && !machine.IsPreferred(State) && _s.FenceDelay > TimeSpan.Zero)
+            {
+                State = State with { Takeover = takeover with { Stage = TakeoverStage.FenceDelay, StageSince = Now, WakeAt = Now + _s.FenceDelay } };
+                return;
+            }
+
+            StartFencing(takeover);
+        }
+
+        private void StartFencing(Takeover takeover)
+        {
+            State = State with { Takeover = takeover with { Stage = TakeoverStage.Fencing, StageSince = Now, WakeAt = TimeSpan.MaxValue } };
+            Effects.Add(new HaEffect.FencePeer());
+            Effects.Add(new HaEffect.Notify(HaEventKind.Fencing, $"fencing {State.PeerNodeId}: {takeover.Cause}"));
+        }
+
+        public void OnFence(FenceResult result)
+        {
+            if (State.Takeover is not { Stage: TakeoverStage.Fencing } takeover)
+            {
+                return;
+            }
+
+            string outcome = $"fence {result.Outcome}: {result.Detail}";
+            if (result.Outcome == FenceOutcome.ConfirmedOff || takeover.OperatorOverride)
+            {
+                Promote($"{takeover.Cause}; {outcome}", sync: false);
+                return;
+            }
+
+            if (_s.FencingUnconfirmed == FencingUnconfirmedPolicy.PromoteIfPeerDark && result.Outcome == FenceOutcome.BmcUnreachable)
+            {
+                State = State with { Takeover = takeover with { Stage = TakeoverStage.AwaitingDark, Cause = $"{takeover.Cause}; {outcome}", StageSince = Now, WakeAt = Now } };
+                return;
+            }
+
+            EnterPending($"fencing unconfirmed ({outcome}); waiting for operator failover-now", takeover.Cause, operatorOverride: false);
+        }
+
+        public void OnSync(bool ok, string detail)
+        {
+            if (State.Role != HaRole.Active || !State.Syncing)
+            {
+                return;
+            }
+
+            State = State with { Syncing = false, HoldsSharedIp = true };
+            Effects.Add(new HaEffect.TakeSharedIp());
+            Effects.Add(new HaEffect.StartServices());
+            string text = ok ? $"sync pull done ({detail}); serving" : $"sync pull failed ({detail}); serving with local data";
+            Effects.Add(new HaEffect.RecordHistory(new HaTransition(HaRole.Active, HaRole.Active, State.Epoch, text)));
+            Effects.Add(new HaEffect.Notify(HaEventKind.Sync, text));
+            PublishState();
+        }
+
+        /// <summary>Heartbeat and every deadline; runs after each input, so any wake-up re-evaluates.</summary>
+        public void OnTimers()
+        {
+            if (Now >= State.NextHeartbeatAt)
+            {
+                Publish(PeerChannel.Heartbeat, PeerMessageKind.Heartbeat);
+                State = State with { NextHeartbeatAt = Now + _s.HeartbeatInterval };
+            }
+
+            if (State.Handover is { } handover && Now >= handover.Deadline)
+            {
+                State = State with { Handover = null };
+                if (handover.Stage == HandoverStage.AwaitingRelease)
+                {
+                    Effects.Add(new HaEffect.Notify(HaEventKind.TakeoverBlocked, $"planned switch {handover.RequestId} timed out: {State.PeerNodeId} did not release"));
+                }
+            }
+
+            if (State.Peer is not null && machine.PeerReachable(State, Now))
+            {
+                CheckConflict(); // e.g. the pair was just resumed while both were Passive
+            }
+
+            if (State.Role == HaRole.Active)
+            {
+                State = State with { Takeover = null, PendingReason = null };
+                return;
+            }
+
+            if (State.Takeover is { } takeover)
+            {
+                AdvanceTakeover(takeover);
+                return;
+            }
+
+            if (State.Handover is not null || !IsPeerLost(out string cause))
+            {
+                return;
+            }
+
+            string? blocked = State switch
+            {
+                { Suspended: true } => "failover suspended by operator",
+                { Peer.Suspended: true } => $"failover suspended by operator on {State.PeerNodeId}",
+                { Peer.GoingDownAt: { } down } when Now < down + _s.RebootBlackoutWindow =>
+                    $"peer announced a graceful shutdown; RebootBlackoutWindow={Ms(_s.RebootBlackoutWindow)} not over",
+                _ => null,
+            };
+            if (blocked is not null)
+            {
+                if (State.PendingReason != blocked)
+                {
+                    Effects.Add(new HaEffect.Notify(HaEventKind.TakeoverBlocked, $"{cause}; no takeover: {blocked}"));
+                }
+
+                State = State with { PendingReason = blocked };
+                return;
+            }
+
+            Effects.Add(new HaEffect.Notify(HaEventKind.PeerLost, cause));
+            StartTakeover(cause, operatorOverride: false);
+        }
+
+        private void AdvanceTakeover(Takeover takeover)
+        {
+            if (Now < takeover.WakeAt)
+            {
+                return;
+            }
+
+            switch (takeover.Stage)
+            {
+                case TakeoverStage.Isolated:
+                    StartTakeover(takeover.Cause, takeover.OperatorOverride);
+                    break;
+                case TakeoverStage.FenceDelay:
+                    StartFencing(takeover);
+                    break;
+                case TakeoverStage.AwaitingDark:
+                    if (State.Peer is { } peer && !peer.HeardAt.IsEmpty && peer.HeardAt.Values.Max() + _s.PartnerFailoverTimeout > Now)
+                    {
+                        // Some path heard the peer within PartnerFailoverTimeout (a will ended it early): not dark yet.
+                        State = State with { Takeover = takeover with { WakeAt = peer.HeardAt.Values.Max() + _s.PartnerFailoverTimeout } };
+                        return;
+                    }
+
+                    Promote($"{takeover.Cause}; peer dark (BMC unreachable, every path silent, probes reach a target)", sync: false);
+                    break;
+                case TakeoverStage.Pending:
+                    Effects.Add(new HaEffect.Notify(HaEventKind.FailoverPending, $"still pending: {State.PendingReason}"));
+                    PublishState();
+                    State = State with { LastAnnouncedAt = Now };
+                    if (_s.FencingEnabled && _s.Mode == FailoverMode.Automatic)
+                    {
+                        StartFencing(takeover); // BMCs come back; retry at each re-announcement
+                    }
+                    else
+                    {
+                        State = State with { Takeover = takeover with { WakeAt = Now + _s.FailedNotificationRate } };
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        private void StartTakeover(string cause, bool operatorOverride)
+        {
+            var takeover = new Takeover(TakeoverStage.Probing, cause, operatorOverride, Now, TimeSpan.MaxValue);
+            if (machine._targetCount == 0)
+            {
+                AfterProbes(takeover);
+                return;
+            }
+
+            State = State with { Takeover = takeover };
+            Effects.Add(new HaEffect.RunConnectivityProbes());
+        }
+
+        private bool IsPeerLost(out string cause)
+        {
+            cause = "";
+            if (State.Role == HaRole.Active || machine.PeerReachable(State, Now))
+            {
+                return false;
+            }
+
+            if (Now < machine.PeerDeadline(State))
+            {
+                // Not reachable yet before the deadline only while no path has ever heard it: still waiting.
+                return false;
+            }
+
+            cause = State.Peer switch
+            {
+                null or { HeardAt.IsEmpty: true } => $"no contact with {State.PeerNodeId} within PartnerContactTimeout={Ms(_s.PartnerContactTimeout)}",
+                { WilledPaths.IsEmpty: false } p when p.HeardAt.Keys.All(p.WilledPaths.ContainsKey) =>
+                    $"{State.PeerNodeId} offline (will, generation {p.WilledPaths.Values.Max().ToString(CultureInfo.InvariantCulture)})",
+                _ => $"{State.PeerNodeId} silent on every path for PartnerFailoverTimeout={Ms(_s.PartnerFailoverTimeout)}",
+            };
+            return true;
+        }
+
+        private void EnterPending(string reason, string cause, bool operatorOverride)
+        {
+            State = State with
+            {
+                Takeover = new Takeover(TakeoverStage.Pending, cause, operatorOverride, Now, Now + _s.FailedNotificationRate),
+                PendingReason = reason,
+                LastAnnouncedAt = Now,
+            };
+            if (State.Role != HaRole.FailoverPending)
+            {
+                ChangeRole(HaRole.FailoverPending, reason);
+            }
+
+            Effects.Add(new HaEffect.Notify(HaEventKind.FailoverPending, reason));
+        }
+
+        private void Promote(string cause, bool sync)
+        {
+            HaRole from = State.Role;
+            State = State with
+            {
+                Role = HaRole.Active,
+                Epoch = NextEpoch(State),
+                Takeover = null,
+                Handover = null,
+                PendingReason = null,
+                Conflict = null,
+                Syncing = sync,
+                HoldsSharedIp = !sync,
+            };
+            Effects.Add(new HaEffect.PersistState(State.ToPersisted(cause)));
+            if (sync)
+            {
+                Effects.Add(new HaEffect.SyncPull());
+            }
+            else
+            {
+                Effects.Add(new HaEffect.TakeSharedIp());
+                Effects.Add(new HaEffect.StartServices());
+            }
+
+            Effects.Add(new HaEffect.RecordHistory(new HaTransition(from, HaRole.Active, State.Epoch, cause)));
+            Effects.Add(new HaEffect.Notify(HaEventKind.RoleChanged, $"{from} → Active (epoch {State.Epoch}): {cause}"));
+            PublishState();
+        }
+
+        private void Demote(string cause, HaRole to = HaRole.Passive)
+        {
+            HaRole from = State.Role;
+            State = State with { Role = to, HoldsSharedIp = false, Syncing = false, Takeover = null };
+            Effects.Add(new HaEffect.PersistState(State.ToPersisted(cause)));
+            Effects.Add(new HaEffect.ReleaseSharedIp());
+            Effects.Add(new HaEffect.StopServices());
+            Effects.Add(new HaEffect.RecordHistory(new HaTransition(from, to, State.Epoch, cause)));
+            Effects.Add(new HaEffect.Notify(HaEventKind.RoleChanged, $"{from} → {to} (epoch {State.Epoch}): {cause}"));
+            PublishState();
+        }
+
+        /// <summary>Passive ⇄ FailoverPending: nothing to release, only persist and record.</summary>
+        private void ChangeRole(HaRole to, string cause)
+        {
+            HaRole from = State.Role;
+            State = State with { Role = to };
+            Effects.Add(new HaEffect.PersistState(State.ToPersisted(cause)));
+            Effects.Add(new HaEffect.RecordHistory(new HaTransition(from, to, State.Epoch, cause)));
+            Effects.Add(new HaEffect.Notify(HaEventKind.RoleChanged, $"{from} → {to}: {cause}"));
+            PublishState();
+        }
+
+        private void ReleaseTo(string requestId, bool sync, string cause)
+        {
+            Demote(cause);
+            State = State with { Handover = new Handover(HandoverStage.ReleasedToPeer, requestId, sync, Now + (2 * _s.PartnerFailoverTimeout)) };
+            Publish(PeerChannel.Command, PeerMessageKind.Command, new PeerCommand(PeerCommandKind.Released, requestId, sync));
+        }
+
+        private CommandResult Establish(string peerNodeId)
+        {
+            if (!NodeIds.IsValid(peerNodeId) || peerNodeId == State.NodeId)
+            {
+                return CommandResult.Refused($"establish refused: PeerNodeId='{peerNodeId}' is invalid: allowed {NodeIds.Rule}, not this node's own id");
+            }
+
+            if (State.Role != HaRole.Off)
+            {
+                return CommandResult.Refused($"establish refused: already paired with {State.PeerNodeId} ({State.Role}); break the pair first");
+            }
+
+            bool samePeer = State.PeerNodeId == peerNodeId;
+            State = State with
+            {
+                Started = true,
+                Role = HaRole.Passive,
+                PeerNodeId = peerNodeId,
+                Epoch = samePeer ? State.Epoch : 0,
+                PairedAt = now.Wall,
+                ContactSince = Now,
+                NextHeartbeatAt = Now,
+                Peer = samePeer ? State.Peer : null,
+            };
+            string cause = $"operator: paired with {peerNodeId}";
+            Effects.Add(new HaEffect.PersistState(State.ToPersisted(cause)));
+            Effects.Add(new HaEffect.RecordHistory(new HaTransition(HaRole.Off, HaRole.Passive, State.Epoch, cause)));
+            Effects.Add(new HaEffect.Notify(HaEventKind.Pairing, cause));
+            PublishState();
+            return CommandResult.Done($"paired with {peerNodeId}; Passive until the pair elects an Active");
+        }
+
+        private CommandResult Break(string cause, bool tellPeer = true)
+        {
+            if (tellPeer)
+            {
+                Publish(PeerChannel.Command, PeerMessageKind.Command, new PeerCommand(PeerCommandKind.Break, $"{State.NodeId}-break", false));
+            }
+
+            Demote(cause, HaRole.Off);
+            State = State with { Takeover = null, Handover = null, PendingReason = null, Conflict = null, Peer = null };
+            Effects.Add(new HaEffect.Notify(HaEventKind.Pairing, cause));
+            return CommandResult.Done("pair broken: this node is Off; no data was deleted");
+        }
+
+        private CommandResult BecomePrimary(bool sync)
+        {
+            if (State.Role == HaRole.Active)
+            {
+                return CommandResult.Refused("become-primary refused: this node is already Active");
+            }
+
+            if (!machine.PeerReachable(State, Now))
+            {
+                return CommandResult.Refused("become-primary refused: the peer is unreachable; use failover-now");
+            }
+
+            if (State.Peer!.Role != HaRole.Active)
+            {
+                return CommandResult.Refused($"become-primary refused: the peer is {State.Peer.Role}, not Active; use fix-conflict or failover-now");
+            }
+
+            string id = $"{State.NodeId}-{Now.Ticks.ToString(CultureInfo.InvariantCulture)}";
+            State = State with { Handover = new Handover(HandoverStage.AwaitingRelease, id, sync, Now + (2 * _s.PartnerFailoverTimeout)) };
+            Publish(PeerChannel.Command, PeerMessageKind.Command, new PeerCommand(PeerCommandKind.RequestRelease, id, sync));
+            return CommandResult.Done($"planned switch {id}: asked {State.PeerNodeId} to release; this node promotes when it confirms");
+        }
+
+        private CommandResult BecomeBackup(bool sync, bool evenIfUnreachable)
+        {
+            if (State.Role != HaRole.Active)
+            {
+                return CommandResult.Refused($"become-backup refused: this node is {State.Role}, not Active");
+            }
+
+            if (machine.PeerReachable(State, Now))
+            {
+                string id = $"{State.NodeId}-{Now.Ticks.ToString(CultureInfo.InvariantCulture)}";
+                ReleaseTo(id, sync, "operator: become-backup (planned switch)");
+                return CommandResult.Done($"planned switch {id}: released; {State.PeerNodeId} promotes on confirmation");
+            }
+
+            if (!evenIfUnreachable)
+            {
+                return CommandResult.Refused("become-backup refused: the peer is unreachable and would not take over (use even-if-unreachable)");
+            }
+
+            // Nobody can take over; suspend so this node does not promote itself straight back.
+            State = State with { Suspended = true };
+            Demote("operator: become-backup even though the peer is unreachable; failover suspended");
+            return CommandResult.Done("now Passive with no Active in the pair; failover suspended until resume");
+        }
+
+        private CommandResult FailoverNow()
+        {
+            if (State.Role == HaRole.Active)
+            {
+                return CommandResult.Refused("failover-now refused: this node is already Active");
+            }
+
+            bool reachable = machine.PeerReachable(State, Now);
+            if (reachable && State.Peer!.Role == HaRole.Active)
+            {
+                return CommandResult.Refused("failover-now refused: the Active is reachable");
+            }
+
+            if (State.Suspended)
+            {
+                return CommandResult.Refused("failover-now refused: failover is suspended; resume first");
+            }
+
+            if (reachable)
+            {
+                // The peer answers and is not Active: nothing to fence, nobody serving.
+                Promote("operator: failover-now (peer reachable, not Active)", sync: false);
+                return CommandResult.Done($"Active (epoch {State.Epoch})");
+            }
+
+            State = State with { Takeover = null };
+            StartTakeover("operator: failover-now (Active unreachable)", operatorOverride: true);
+            return CommandResult.Done(State.Role == HaRole.Active
+                ? $"Active (epoch {State.Epoch})"
+                : "takeover started: probing/fencing the peer, then promoting");
+        }
+
+        private CommandResult FixConflict()
+        {
+            PeerView? peer = State.Peer;
+            if (peer is null || !machine.PeerReachable(State, Now) || !(State.Role == peer.Role && State.Role is HaRole.Active or HaRole.Passive))
+            {
+                return CommandResult.Refused($"fix-conflict refused: no conflict (this node {State.Role}, peer {peer?.Role.ToString() ?? "unknown"})");
+            }
+
+            ResolveConflict(State.Role == HaRole.Active ? "both Active" : "both Passive", "by operator");
+            return CommandResult.Done($"resolved: this node is {State.Role}");
+        }
+
+        private CommandResult SetSuspended(bool suspended)
+        {
+            if (State.Suspended == suspended)
+            {
+                return CommandResult.Done(suspended ? "already suspended" : "not suspended");
+            }
+
+            string cause = suspended ? "operator: failover suspended" : "operator: failover resumed";
+            State = State with { Suspended = suspended, Takeover = suspended ? null : State.Takeover, PendingReason = null };
+            if (suspended && State.Role == HaRole.FailoverPending)
+            {
+                ChangeRole(HaRole.Passive, cause);
+            }
+            else
+            {
+                Effects.Add(new HaEffect.PersistState(State.ToPersisted(cause)));
+                Effects.Add(new HaEffect.RecordHistory(new HaTransition(State.Role, State.Role, State.Epoch, cause)));
+                PublishState();
+            }
+
+            return CommandResult.Done(cause);
+        }
+
+        private CommandResult Shutdown(bool reboot)
+        {
+            string cause = reboot ? "operator: graceful reboot announced" : "operator: graceful shutdown announced";
+            State = State with { ShuttingDown = true };
+            Effects.Add(new HaEffect.RecordHistory(new HaTransition(State.Role, State.Role, State.Epoch, cause)));
+            PublishState();
+            return CommandResult.Done($"{cause}; the peer applies RebootBlackoutWindow={Ms(_s.RebootBlackoutWindow)}");
+        }
+
+        private void PublishState() => Publish(PeerChannel.State, PeerMessageKind.State);
+
+        private void Publish(PeerChannel channel, PeerMessageKind kind, PeerCommand? command = null) =>
+            Effects.Add(new HaEffect.Publish(channel, new OutgoingMessage(
+                kind, State.Role, State.Epoch, State.HoldsSharedIp, State.Suspended, State.ShuttingDown, State.PairedAt, command)));
+
+        /// <summary>FailoverNow → "failover-now", as the CLI spells it.</summary>
+        private static string Verb(OperatorCommand command) =>
+            string.Concat(command.GetType().Name.Select((c, i) => char.IsUpper(c) && i > 0 ? $"-{char.ToLowerInvariant(c)}" : $"{char.ToLowerInvariant(c)}"));
+    }
+}

@@ -1,0 +1,222 @@
+using System.Globalization;
+using System.Net;
+
+namespace Appliance.Core.Failover;
+
+/// <summary>Automatic: the Passive takes over on its own. Medium: it waits in FailoverPending for an operator.</summary>
+public enum FailoverMode
+{
+    Automatic,
+    Medium,
+}
+
+/// <summary>What to do when fencing the lost peer cannot be confirmed.</summary>
+public enum FencingUnconfirmedPolicy
+{
+    /// <summary>Enter FailoverPending and announce why; an operator decides (the safe default).</summary>
+    Wait,
+
+    /// <summary>Promote only if the peer's BMC is unreachable AND every heartbeat path is silent AND a probe target answers.</summary>
+    PromoteIfPeerDark,
+}
+
+/// <summary>One connectivity-test target: ICMP echo to a host, or a TCP connect to host:port.</summary>
+public sealed record ConnectivityTarget(string Host, int? TcpPort)
+{
+    public override string ToString() => TcpPort is int port
+        ? (Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{port}" : $"{Host}:{port}")
+        : Host;
+
+    /// <summary>Parses "host", "host:port", "[v6]:port" or a bare IPv6 literal; host is an IP or a DNS name.</summary>
+    public static bool TryParse(string text, out ConnectivityTarget? target)
+    {
+        target = null;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return false;
+        }
+
+        string host = text;
+        int? port = null;
+        if (text.StartsWith('['))
+        {
+            int close = text.IndexOf(']', StringComparison.Ordinal);
+            if (close < 0 || close + 2 > text.Length || text[close + 1] != ':' || !TryParsePort(text[(close + 2)..], out int p))
+            {
+                return false;
+            }
+
+            host = text[1..close];
+            port = p;
+            if (!IPAddress.TryParse(host, out _))
+            {
+                return false;
+            }
+        }
+        else if (text.Count(c => c == ':') == 1)
+        {
+            int colon = text.IndexOf(':', StringComparison.Ordinal);
+            if (!TryParsePort(text[(colon + 1)..], out int p))
+            {
+                return false;
+            }
+
+            host = text[..colon];
+            port = p;
+        }
+
+        if (!IPAddress.TryParse(host, out _) && !IsDnsName(host))
+        {
+            return false;
+        }
+
+        target = new ConnectivityTarget(host, port);
+        return true;
+    }
+
+    private static bool TryParsePort(string text, out int port) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 1 and <= 65535;
+
+    // RFC 1123: labels of 1–63 letters, digits and inner hyphens; at most 253 characters.
+    private static bool IsDnsName(string host) =>
+        host.Length is > 0 and <= 253
+        && host.Split('.').All(label => label.Length is > 0 and <= 63
+            && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')
+            && label[0] != '-' && label[^1] != '-');
+}
+
+/// <summary>
+/// HA settings, named and ranged after the BeyondTrust B Series failover settings (anchors §10) and
+/// keepalived/Pacemaker where those are silent. <see cref="Validate"/> names field, value and range.
+/// </summary>
+public sealed record HaSettings
+{
+    /// <summary>keepalived advert_int default (anchors §1); range from the appliance guide.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>3 × advert_int, as keepalived's master-down interval and RHEL's 3 s corosync token (anchors §1, §2).</summary>
+    public TimeSpan PartnerFailoverTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a starting node waits to hear its peer before it may go Active (wait_for_all, anchors §2).</summary>
+    public TimeSpan PartnerContactTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>After the Active announces a graceful reboot, the Passive holds off this long (appliance guide).</summary>
+    public TimeSpan RebootBlackoutWindow { get; init; } = TimeSpan.FromMinutes(14);
+
+    public FailoverMode Mode { get; init; } = FailoverMode.Automatic;
+
+    /// <summary>"host" (ICMP) or "host:port" (TCP); an empty list disables the isolation check.</summary>
+    public IReadOnlyList<string> ConnectivityTestTargets { get; init; } = [];
+
+    /// <summary>Node id preferred in ties; null = the node paired first (earliest PairedAt).</summary>
+    public string? PreferredActive { get; init; }
+
+    /// <summary>How often a pending or failed takeover is re-announced.</summary>
+    public TimeSpan FailedNotificationRate { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Signed messages older than this are rejected (replay across reboots).</summary>
+    public TimeSpan MaxMessageAge { get; init; } = TimeSpan.FromMinutes(600);
+
+    /// <summary>Messages stamped further ahead than this (sender clock) are rejected.</summary>
+    public TimeSpan MaxFutureSkew { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>After a key rotation the old key is still accepted this long.</summary>
+    public TimeSpan KeyOverlap { get; init; } = TimeSpan.FromMinutes(60);
+
+    /// <summary>STONITH before promotion (Pacemaker: no support without it, anchors §2).</summary>
+    public bool FencingEnabled { get; init; } = true;
+
+    public FencingUnconfirmedPolicy FencingUnconfirmed { get; init; } = FencingUnconfirmedPolicy.Wait;
+
+    /// <summary>Static delay before the non-preferred node fences, as Pacemaker's pcmk_delay_base (anchors §2).</summary>
+    public TimeSpan FenceDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    public const int MaxConnectivityTargets = 8;
+
+    public IReadOnlyList<ConnectivityTarget> ParsedTargets() =>
+        [.. ConnectivityTestTargets.Select(t => ConnectivityTarget.TryParse(t, out var target) ? target! : throw new InvalidOperationException(
+            $"ConnectivityTestTargets entry '{t}' is invalid; call Validate() first"))];
+
+    /// <summary>Every problem, one line each: "Field=value is out of range: allowed min – max". Empty = valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        Range(errors, nameof(HeartbeatInterval), HeartbeatInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(130));
+        Range(errors, nameof(PartnerFailoverTimeout), PartnerFailoverTimeout, TimeSpan.FromMilliseconds(300), TimeSpan.FromMinutes(10_000));
+        if (PartnerFailoverTimeout <= HeartbeatInterval)
+        {
+            errors.Add($"{nameof(PartnerFailoverTimeout)}={Show(PartnerFailoverTimeout)} must exceed {nameof(HeartbeatInterval)}={Show(HeartbeatInterval)}");
+        }
+
+        Range(errors, nameof(PartnerContactTimeout), PartnerContactTimeout, TimeSpan.Zero, TimeSpan.FromMinutes(60));
+        Range(errors, nameof(RebootBlackoutWindow), RebootBlackoutWindow, TimeSpan.Zero, TimeSpan.FromMinutes(10_000));
+        Range(errors, nameof(FailedNotificationRate), FailedNotificationRate, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1_440));
+        Range(errors, nameof(MaxMessageAge), MaxMessageAge, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10_000));
+        Range(errors, nameof(MaxFutureSkew), MaxFutureSkew, TimeSpan.Zero, TimeSpan.FromMinutes(60));
+        Range(errors, nameof(KeyOverlap), KeyOverlap, TimeSpan.Zero, TimeSpan.FromMinutes(10_080));
+        Range(errors, nameof(FenceDelay), FenceDelay, TimeSpan.Zero, TimeSpan.FromSeconds(120));
+        if (!Enum.IsDefined(Mode))
+        {
+            errors.Add($"{nameof(Mode)}={Mode} is not allowed: allowed {string.Join(" | ", Enum.GetNames<FailoverMode>())}");
+        }
+
+        if (!Enum.IsDefined(FencingUnconfirmed))
+        {
+            errors.Add($"{nameof(FencingUnconfirmed)}={FencingUnconfirmed} is not allowed: allowed {string.Join(" | ", Enum.GetNames<FencingUnconfirmedPolicy>())}");
+        }
+
+        if (ConnectivityTestTargets.Count > MaxConnectivityTargets)
+        {
+            errors.Add($"{nameof(ConnectivityTestTargets)} has {ConnectivityTestTargets.Count} entries: allowed 0 – {MaxConnectivityTargets}");
+        }
+
+        foreach (string target in ConnectivityTestTargets)
+        {
+            if (!ConnectivityTarget.TryParse(target, out _))
+            {
+                errors.Add($"{nameof(ConnectivityTestTargets)} entry '{target}' is invalid: allowed an IP or DNS host (ICMP) or host:port with port 1 – 65535 (TCP)");
+            }
+        }
+
+        if (PreferredActive is not null && !NodeIds.IsValid(PreferredActive))
+        {
+            errors.Add($"{nameof(PreferredActive)}='{PreferredActive}' is invalid: allowed {NodeIds.Rule}");
+        }
+
+        return errors;
+    }
+
+    private static void Range(List<string> errors, string field, TimeSpan value, TimeSpan min, TimeSpan max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"{field}={Show(value)} is out of range: allowed {Bound(min)} – {Bound(max)}");
+        }
+    }
+
+    /// <summary>The value as the user would type it: 50ms, 3s, 14min.</summary>
+    internal static string Show(TimeSpan value) => value switch
+    {
+        _ when value.Ticks % TimeSpan.TicksPerMinute == 0 && value != TimeSpan.Zero => $"{value.TotalMinutes.ToString(CultureInfo.InvariantCulture)}min",
+        _ when value.Ticks % TimeSpan.TicksPerSecond == 0 => $"{value.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s",
+        _ => $"{value.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)}ms",
+    };
+
+    /// <summary>A range bound with thousands separators: 100 ms, 130 s, 10,000 min.</summary>
+    private static string Bound(TimeSpan value) => value switch
+    {
+        _ when value == TimeSpan.Zero => "0",
+        _ when value.Ticks % TimeSpan.TicksPerMinute == 0 && value >= TimeSpan.FromMinutes(1) => $"{value.TotalMinutes.ToString("N0", CultureInfo.InvariantCulture)} min",
+        _ when value.Ticks % TimeSpan.TicksPerSecond == 0 => $"{value.TotalSeconds.ToString("N0", CultureInfo.InvariantCulture)} s",
+        _ => $"{value.TotalMilliseconds.ToString("N0", CultureInfo.InvariantCulture)} ms",
+    };
+}
+
+/// <summary>Node ids appear in MQTT topics and history; keep them to a safe alphabet.</summary>
+public static class NodeIds
+{
+    public const string Rule = "1 – 64 characters of letters, digits, '.', '_' or '-'";
+
+    public static bool IsValid(string id) =>
+        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+}

@@ -1,0 +1,182 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Appliance.Core.Api;
+using Appliance.Core.Failover;
+using Appliance.Tests.Fixtures;
+
+namespace Appliance.Tests.Agent;
+
+/// <summary>One real agent process shared by the API tests of this class.</summary>
+public sealed class RunningAgent : IAsyncLifetime
+{
+    private readonly TempDir _temp = new();
+
+    public AgentProcess Agent { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Agent = new AgentProcess(_temp.File("data"));
+        Agent.Start();
+        await Agent.WaitReadyAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Agent.DisposeAsync();
+        _temp.Dispose();
+    }
+}
+
+public class ApiTests(RunningAgent running) : IClassFixture<RunningAgent>
+{
+    private readonly AgentProcess _agent = running.Agent;
+
+    [Fact]
+    public async Task Load_balancer_probe_answers_the_role_as_json_without_authentication()
+    {
+        using var http = _agent.CreateTcpClient();
+        using var response = await http.GetAsync(new Uri("UVMInterface/api/HighAvailability", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Matches("""^\{"Role":"(Off|Passive|Active)"\}$""", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("application/json", HttpStatusCode.OK)]
+    [InlineData("*/*", HttpStatusCode.OK)]
+    [InlineData("application/*", HttpStatusCode.OK)]
+    [InlineData("text/html", HttpStatusCode.NotAcceptable)]
+    [InlineData("application/json;q=0, text/plain", HttpStatusCode.NotAcceptable)]
+    public async Task Load_balancer_probe_honours_accept(string accept, HttpStatusCode expected)
+    {
+        using var http = _agent.CreateTcpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "UVMInterface/api/HighAvailability");
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+        using var response = await http.SendAsync(request);
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Check_health_is_200_with_one_line()
+    {
+        using var http = _agent.CreateTcpClient();
+        using var response = await http.GetAsync(new Uri("check_health", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("OK\n", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer not-a-token")]
+    [InlineData("Basic cm9vdDpjYWx2aW4=")]
+    public async Task Authenticated_endpoints_refuse_tcp_callers_without_a_valid_token_with_no_detail(string? authorization)
+    {
+        using var http = _agent.CreateTcpClient();
+        foreach (var path in new[] { "api/v1/status", "api/v1/history" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            if (authorization is not null)
+            {
+                request.Headers.TryAddWithoutValidation("Authorization", authorization);
+            }
+
+            using var response = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task Local_socket_is_authenticated_and_a_token_it_creates_works_over_tcp_but_cannot_mint_more()
+    {
+        using var local = _agent.CreateLocalClient();
+        using var created = await local.PostAsJsonAsync("api/v1/tokens", new CreateTokenRequest("lb-probe"), ApiJsonContext.Default.CreateTokenRequest);
+        created.EnsureSuccessStatusCode();
+        var token = (await created.Content.ReadFromJsonAsync(ApiJsonContext.Default.CreatedToken))!.Token;
+
+        using var tcp = _agent.CreateTcpClient();
+        tcp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var status = await tcp.GetFromJsonAsync("api/v1/status", ApiJsonContext.Default.AgentStatus);
+        Assert.False(string.IsNullOrEmpty(status!.NodeId));
+
+        using var mint = await tcp.PostAsJsonAsync("api/v1/tokens", new CreateTokenRequest("escalate"), ApiJsonContext.Default.CreateTokenRequest);
+        Assert.Equal(HttpStatusCode.Forbidden, mint.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("has space")]
+    [InlineData("")]
+    [InlineData("a-name-that-is-far-too-long-for-a-token")]
+    public async Task Bad_token_name_is_rejected_with_the_allowed_form(string name)
+    {
+        using var local = _agent.CreateLocalClient();
+        using var response = await local.PostAsJsonAsync("api/v1/tokens", new CreateTokenRequest(name), ApiJsonContext.Default.CreateTokenRequest);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("1 to 32 characters", (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.ApiError))!.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(10_001)]
+    public async Task History_limit_out_of_range_is_a_clear_400(int limit)
+    {
+        using var local = _agent.CreateLocalClient();
+        using var response = await local.GetAsync(new Uri($"api/v1/history?limit={limit}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal($"limit={limit} is out of range: allowed 1 to 10000", (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.ApiError))!.Error);
+    }
+
+    [Fact]
+    public async Task Set_role_commits_a_new_epoch_on_promotion_and_the_probe_reports_it()
+    {
+        using var local = _agent.CreateLocalClient();
+        var before = (await local.GetFromJsonAsync("api/v1/status", ApiJsonContext.Default.AgentStatus))!;
+        using var response = await local.PostAsJsonAsync("api/v1/ha/role", new SetRoleRequest(HaRole.Active, "test"), ApiJsonContext.Default.SetRoleRequest);
+        var change = (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommittedChange))!;
+        Assert.Equal(before.Role == HaRole.Active ? before.Epoch : before.Epoch + 1, change.Epoch);
+
+        using var tcp = _agent.CreateTcpClient();
+        Assert.Equal("""{"Role":"Active"}""", await tcp.GetStringAsync(new Uri("UVMInterface/api/HighAvailability", UriKind.Relative)));
+        using var back = await local.PostAsJsonAsync("api/v1/ha/role", new SetRoleRequest(HaRole.Off, "test"), ApiJsonContext.Default.SetRoleRequest);
+        back.EnsureSuccessStatusCode();
+    }
+
+    [Fact]
+    public async Task Unix_socket_is_mode_0660()
+    {
+        await Task.Yield();
+        var mode = File.GetUnixFileMode(_agent.SocketPath);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite, mode);
+    }
+}
+
+public class SecretsAtRestTests
+{
+    [Fact]
+    public async Task Token_plaintext_and_hash_never_reach_the_database_file()
+    {
+        using var temp = new TempDir();
+        string token;
+        await using (var agent = new AgentProcess(temp.File("data")))
+        {
+            agent.Start();
+            await agent.WaitReadyAsync();
+            using var local = agent.CreateLocalClient();
+            using var created = await local.PostAsJsonAsync("api/v1/tokens", new CreateTokenRequest("automation"), ApiJsonContext.Default.CreateTokenRequest);
+            token = (await created.Content.ReadFromJsonAsync(ApiJsonContext.Default.CreatedToken))!.Token;
+            agent.Signal(Signals.SIGTERM);
+            await agent.WaitForExitAsync(TimeSpan.FromSeconds(5));
+            Assert.DoesNotContain(token, agent.OutputText, StringComparison.Ordinal);
+        }
+
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(temp.File("data"), "appliance.db"));
+        var text = Encoding.Latin1.GetString(bytes);
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+        Assert.DoesNotContain(token, text, StringComparison.Ordinal);
+        Assert.DoesNotContain(hash, text, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("api-token:automation", text, StringComparison.Ordinal); // the record is there, encrypted
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(temp.File("data"), "secrets.key")));
+    }
+}

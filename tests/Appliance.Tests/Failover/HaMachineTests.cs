@@ -1,0 +1,305 @@
+using Appliance.Core.Failover;
+using Appliance.Core.Heartbeat;
+using Appliance.Core.Ports;
+using static Appliance.Tests.Failover.MachineDriver;
+
+namespace Appliance.Tests.Failover;
+
+public class HaMachineTests
+{
+    private static readonly HaSettings NoFencing = new() { FencingEnabled = false };
+    private static readonly HaSettings Fencing = new() { FencingEnabled = true, FenceDelay = TimeSpan.Zero };
+    private static readonly HaSettings WithTargets = NoFencing with { ConnectivityTestTargets = ["192.0.2.1", "gw.example:443"] };
+
+    private static TimeSpan S(double seconds) => TimeSpan.FromSeconds(seconds);
+
+    [Fact]
+    public void A_restarted_Active_starts_Passive_and_releases_everything_persisting_first()
+    {
+        var node = new MachineDriver(NoFencing, persisted: new HaPersistedState(HaRole.Active, 4, "node-b", false, default, "was active"));
+
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        Assert.Equal(4, node.State.Epoch);
+        Assert.IsType<HaEffect.PersistState>(node.Effects[0]);
+        Assert.Equal(HaRole.Passive, ((HaEffect.PersistState)node.Effects[0]).State.Role);
+        Assert.Contains(node.Effects, e => e is HaEffect.ReleaseSharedIp);
+        Assert.Contains(node.Effects, e => e is HaEffect.StopServices);
+        Assert.Contains(node.Effects, e => e is HaEffect.RecordHistory { Transition.From: HaRole.Active, Transition.To: HaRole.Passive });
+    }
+
+    [Fact]
+    public void A_restarted_node_never_goes_Active_while_it_hears_an_Active_peer()
+    {
+        var node = new MachineDriver(NoFencing, persisted: new HaPersistedState(HaRole.Active, 4, "node-b", false, default, "was active"));
+
+        node.HearActivePeerFor(S(30), epoch: 5);
+
+        Assert.Equal(HaRole.Passive, node.State.Role);
+    }
+
+    [Fact]
+    public void A_starting_node_waits_PartnerContactTimeout_before_taking_over_a_silent_pair()
+    {
+        var node = new MachineDriver(NoFencing);
+
+        node.Advance(S(9.9));
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        List<HaEffect> effects = node.Advance(S(0.2));
+
+        Assert.Equal(HaRole.Active, node.State.Role);
+        Assert.Contains(effects, e => e is HaEffect.RecordHistory { Transition.Cause: var c } && c.Contains("PartnerContactTimeout=10s", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Silence_shorter_than_PartnerFailoverTimeout_never_fails_over_and_longer_silence_does()
+    {
+        var node = new MachineDriver(NoFencing);
+        node.Hear(HaRole.Active, 3);
+        node.Advance(S(2.9));
+        node.Hear(HaRole.Active, 3, "p2"); // one path is enough
+        node.Advance(S(2.9));
+        Assert.Equal(HaRole.Passive, node.State.Role);
+
+        List<HaEffect> effects = node.Advance(S(0.2));
+
+        Assert.Equal(HaRole.Active, node.State.Role);
+        Assert.True(node.State.Epoch > 3);
+        Assert.Contains(effects, e => e is HaEffect.Notify { Kind: HaEventKind.PeerLost });
+    }
+
+    [Fact]
+    public void Promotion_effects_run_persist_fence_ip_services_then_publish()
+    {
+        var node = new MachineDriver(Fencing);
+        node.Hear(HaRole.Active, 3);
+        List<HaEffect> lost = node.Advance(S(3.1));
+        Assert.Contains(lost, e => e is HaEffect.FencePeer);
+        Assert.Equal(HaRole.Passive, node.State.Role);
+
+        IReadOnlyList<HaEffect> promoted = node.Feed(new HaInput.FenceCompleted(new FenceResult(FenceOutcome.ConfirmedOff, "off", S(2))));
+
+        Assert.Equal(HaRole.Active, node.State.Role);
+        Assert.Equal("PersistState, TakeSharedIp, StartServices, RecordHistory, Publish, Notify", Describe(promoted));
+        Assert.Equal(node.State.Epoch, ((HaEffect.PersistState)promoted[0]).State.Epoch);
+    }
+
+    [Fact]
+    public void Epochs_are_ballots_so_the_two_nodes_never_promote_to_the_same_epoch()
+    {
+        var low = new MachineDriver(NoFencing, id: "node-a", peer: "node-b");
+        var high = new MachineDriver(NoFencing, id: "node-b", peer: "node-a");
+
+        low.Advance(S(11));
+        high.Advance(S(11));
+
+        Assert.Equal(HaRole.Active, low.State.Role);
+        Assert.Equal(HaRole.Active, high.State.Role);
+        Assert.Equal(0, low.State.Epoch % 2);
+        Assert.Equal(1, high.State.Epoch % 2);
+    }
+
+    [Fact]
+    public void An_isolated_node_stays_Passive_and_says_why()
+    {
+        var node = new MachineDriver(WithTargets);
+        node.Hear(HaRole.Active, 3);
+        Assert.Contains(node.Advance(S(3.1)), e => e is HaEffect.RunConnectivityProbes);
+
+        IReadOnlyList<HaEffect> effects = node.Feed(new HaInput.ProbesCompleted(0, 2));
+        node.Advance(S(60));
+
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        Assert.Equal("isolated: none of 2 connectivity targets answered; staying Passive", node.State.PendingReason);
+        Assert.Contains(effects, e => e is HaEffect.Notify { Kind: HaEventKind.TakeoverBlocked });
+        Assert.Equal(TakeoverStage.Probing, node.State.Takeover!.Stage); // re-probing every PartnerFailoverTimeout
+
+        node.Feed(new HaInput.ProbesCompleted(1, 2));
+        Assert.Equal(HaRole.Active, node.State.Role);
+    }
+
+    [Fact]
+    public void Unconfirmed_fencing_with_Wait_goes_FailoverPending_and_reannounces()
+    {
+        var node = new MachineDriver(Fencing with { FencingUnconfirmed = FencingUnconfirmedPolicy.Wait });
+        node.Hear(HaRole.Active, 3);
+        node.Advance(S(3.1));
+
+        node.Feed(new HaInput.FenceCompleted(new FenceResult(FenceOutcome.Failed, "power off refused", S(1))));
+
+        Assert.Equal(HaRole.FailoverPending, node.State.Role);
+        Assert.StartsWith("fencing unconfirmed (fence Failed: power off refused)", node.State.PendingReason, StringComparison.Ordinal);
+        List<HaEffect> later = node.Advance(TimeSpan.FromMinutes(15.1));
+        Assert.Contains(later, e => e is HaEffect.Notify { Kind: HaEventKind.FailoverPending });
+        Assert.Contains(later, e => e is HaEffect.FencePeer); // retried at the re-announcement
+    }
+
+    [Fact]
+    public void Failover_now_is_refused_while_the_Active_is_reachable_and_forces_the_takeover_otherwise()
+    {
+        var node = new MachineDriver(Fencing);
+        node.Hear(HaRole.Active, 3);
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.FailoverNow()));
+        Assert.Equal(new HaEffect.Reply(CommandResult.Refused("failover-now refused: the Active is reachable")), node.Effects[^1]);
+
+        node.Advance(S(3.1));
+        node.Feed(new HaInput.FenceCompleted(new FenceResult(FenceOutcome.BmcUnreachable, "no route", S(2))));
+        Assert.Equal(HaRole.FailoverPending, node.State.Role);
+
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.FailoverNow()));
+        Assert.Contains(node.Effects, e => e is HaEffect.FencePeer);
+        node.Feed(new HaInput.FenceCompleted(new FenceResult(FenceOutcome.BmcUnreachable, "no route", S(2))));
+
+        Assert.Equal(HaRole.Active, node.State.Role); // the operator took responsibility
+    }
+
+    [Fact]
+    public void PromoteIfPeerDark_promotes_only_when_the_BMC_is_dark_and_every_path_silent()
+    {
+        var node = new MachineDriver(Fencing with { FencingUnconfirmed = FencingUnconfirmedPolicy.PromoteIfPeerDark });
+        node.Hear(HaRole.Active, 3, "p1", generation: 2);
+        node.Hear(HaRole.Active, 3, "p2", generation: 2);
+        node.Hear(HaRole.Active, 3, "p1", PeerMessageKind.OfflineWill, generation: 2);
+        Assert.Contains(node.Hear(HaRole.Active, 3, "p2", PeerMessageKind.OfflineWill, generation: 2), e => e is HaEffect.FencePeer); // a crash seen by will still fences
+        node.Advance(S(1));
+
+        node.Feed(new HaInput.FenceCompleted(new FenceResult(FenceOutcome.BmcUnreachable, "timeout", S(1))));
+        Assert.Equal(HaRole.Passive, node.State.Role); // paths heard 1 s ago: not dark yet
+        node.Advance(S(1.9));
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        node.Advance(S(0.2));
+
+        Assert.Equal(HaRole.Active, node.State.Role);
+    }
+
+    [Fact]
+    public void The_non_preferred_node_waits_FenceDelay_before_fencing()
+    {
+        var node = new MachineDriver(Fencing with { FenceDelay = S(5), PreferredActive = "node-b" });
+        node.Hear(HaRole.Active, 3);
+
+        Assert.DoesNotContain(node.Advance(S(3.1)), e => e is HaEffect.FencePeer);
+        Assert.DoesNotContain(node.Advance(S(4.8)), e => e is HaEffect.FencePeer);
+        Assert.Contains(node.Advance(S(0.3)), e => e is HaEffect.FencePeer);
+    }
+
+    [Fact]
+    public void Medium_mode_waits_for_the_operator()
+    {
+        var node = new MachineDriver(NoFencing with { Mode = FailoverMode.Medium });
+        node.Hear(HaRole.Active, 3);
+        node.Advance(S(60));
+        Assert.Equal(HaRole.FailoverPending, node.State.Role);
+        Assert.Contains("Medium mode", node.State.PendingReason, StringComparison.Ordinal);
+
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.FailoverNow()));
+
+        Assert.Equal(HaRole.Active, node.State.Role);
+    }
+
+    [Fact]
+    public void A_will_for_the_current_generation_on_every_path_is_a_fast_loss_but_a_late_will_is_ignored()
+    {
+        var node = new MachineDriver(NoFencing);
+        node.Hear(HaRole.Active, 3, "p1", generation: 5);
+        node.Hear(HaRole.Active, 3, "p2", generation: 5);
+
+        node.Hear(HaRole.Active, 3, "p1", PeerMessageKind.OfflineWill, generation: 4);
+        node.Hear(HaRole.Active, 3, "p2", PeerMessageKind.OfflineWill, generation: 4);
+        node.Advance(S(0.5));
+        Assert.Equal(HaRole.Passive, node.State.Role);
+
+        node.Hear(HaRole.Active, 3, "p1", PeerMessageKind.OfflineWill, generation: 5);
+        node.Advance(S(0.1));
+        Assert.Equal(HaRole.Passive, node.State.Role); // p2 is still alive
+        node.Hear(HaRole.Active, 3, "p2", PeerMessageKind.OfflineWill, generation: 5);
+        node.Advance(S(0.1));
+
+        Assert.Equal(HaRole.Active, node.State.Role);
+    }
+
+    [Fact]
+    public void An_Active_that_sees_a_higher_epoch_Active_demotes_at_once()
+    {
+        var node = new MachineDriver(NoFencing);
+        node.Advance(S(11));
+        Assert.Equal(HaRole.Active, node.State.Role);
+
+        IReadOnlyList<HaEffect> effects = node.Hear(HaRole.Active, node.State.Epoch + 1);
+
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        Assert.StartsWith("PersistState, ReleaseSharedIp, StopServices, RecordHistory", Describe(effects), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Both_Passive_is_resolved_on_the_first_heartbeat_in_favour_of_the_preferred_node()
+    {
+        var preferred = new MachineDriver(NoFencing with { PreferredActive = "node-a" });
+        var other = new MachineDriver(NoFencing with { PreferredActive = "node-a" }, id: "node-b", peer: "node-a");
+
+        preferred.Hear(HaRole.Passive, 0);
+        other.Hear(HaRole.Passive, 0);
+
+        Assert.Equal(HaRole.Active, preferred.State.Role);
+        Assert.Equal(HaRole.Passive, other.State.Role);
+        Assert.Contains(preferred.Effects, e => e is HaEffect.RecordHistory { Transition.Cause: var c } && c.StartsWith("conflict (both Passive", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Suspended_failover_never_takes_over()
+    {
+        var node = new MachineDriver(NoFencing);
+        node.Hear(HaRole.Active, 3);
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.SuspendFailover()));
+
+        node.Advance(S(120));
+
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        Assert.Equal("failover suspended by operator", node.State.PendingReason);
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.ResumeFailover()));
+        Assert.Equal(HaRole.Active, node.State.Role);
+    }
+
+    [Fact]
+    public void A_graceful_reboot_of_the_Active_holds_the_Passive_for_RebootBlackoutWindow()
+    {
+        var node = new MachineDriver(NoFencing with { RebootBlackoutWindow = TimeSpan.FromMinutes(14) });
+        node.Hear(HaRole.Active, 3, kind: PeerMessageKind.State, goingDown: true);
+
+        node.Advance(TimeSpan.FromMinutes(13.9));
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        node.Advance(TimeSpan.FromMinutes(0.2));
+
+        Assert.Equal(HaRole.Active, node.State.Role);
+    }
+
+    [Fact]
+    public void Establish_refuses_a_bad_peer_id_and_break_goes_Off_without_deleting()
+    {
+        var node = new MachineDriver(NoFencing);
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.Break()));
+        Assert.Equal(HaRole.Off, node.State.Role);
+        Assert.Contains(node.Effects, e => e is HaEffect.Publish { Message.Command.Kind: PeerCommandKind.Break });
+        Assert.Equal(new HaEffect.Reply(CommandResult.Done("pair broken: this node is Off; no data was deleted")), node.Effects[^1]);
+
+        var key = new PairKey(new byte[32]);
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.Establish("bad id!", key)));
+        Assert.Equal(
+            new HaEffect.Reply(CommandResult.Refused("establish refused: PeerNodeId='bad id!' is invalid: allowed 1 – 64 characters of letters, digits, '.', '_' or '-', not this node's own id")),
+            node.Effects[^1]);
+
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.Establish("node-c", key)));
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        Assert.Equal("node-c", node.State.PeerNodeId);
+    }
+
+    [Fact]
+    public void Commands_on_an_unpaired_node_are_refused_with_the_reason()
+    {
+        var node = new MachineDriver(NoFencing, persisted: HaPersistedState.Unpaired);
+
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.FailoverNow()));
+
+        Assert.Equal(new HaEffect.Reply(CommandResult.Refused("failover-now refused: this node is not paired")), node.Effects[^1]);
+        Assert.Empty(node.Advance(S(30)));
+    }
+}

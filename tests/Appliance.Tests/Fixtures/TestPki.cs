@@ -1,0 +1,49 @@
+using System.Diagnostics;
+
+namespace Appliance.Tests.Fixtures;
+
+/// <summary>
+/// Throwaway CA, server and node client certificates made by openssl (Fixtures/Mosquitto/gen-certs.sh)
+/// once per test run in a private temp dir, deleted when the test process exits.
+/// </summary>
+internal sealed class TestPki
+{
+    private static readonly Lazy<TestPki> SharedInstance = new(Create, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private TestPki(string directory) => Directory = directory;
+
+    public static TestPki Shared => SharedInstance.Value;
+
+    public string Directory { get; }
+
+    public string CaFile => Path.Combine(Directory, "ca.crt");
+
+    public string OtherCaFile => Path.Combine(Directory, "other-ca.crt");
+
+    public string ServerCertificateFile => Path.Combine(Directory, "server.crt");
+
+    public string ServerKeyFile => Path.Combine(Directory, "server.key");
+
+    public string ClientCertificateFile(string node) => Path.Combine(Directory, $"{node}.crt");
+
+    public string ClientKeyFile(string node) => Path.Combine(Directory, $"{node}.key");
+
+    private static TestPki Create()
+    {
+        var directory = System.IO.Directory.CreateTempSubdirectory("appliance-pki-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => System.IO.Directory.Delete(directory, recursive: true);
+        var start = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.ArgumentList.Add(RepoPaths.Fixture("Mosquitto", "gen-certs.sh"));
+        start.ArgumentList.Add(directory);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start");
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"gen-certs.sh failed ({process.ExitCode}): {stderr.Result}");
+        }
+
+        return new TestPki(directory);
+    }
+}

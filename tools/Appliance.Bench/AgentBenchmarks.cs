@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using Appliance.Core.Api;
+using Appliance.Core.Failover;
+using Appliance.Tests.Fixtures;
+
+namespace Appliance.Bench;
+
+/// <summary>The foundation's figures: start-to-READY, steady RSS, idle CPU, durable commits per second.</summary>
+public static class AgentBenchmarks
+{
+    public static async Task StartToReadyAsync(int starts)
+    {
+        var samples = new List<double>();
+        using var temp = new TempDir();
+        for (var i = 0; i < starts; i++)
+        {
+            using var notify = new NotifySocket(temp.File($"notify{i}.sock"));
+            await using var agent = new AgentProcess(temp.File("data"), environment: new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notify.Path });
+            var clock = Stopwatch.StartNew();
+            agent.Start();
+            await notify.WaitForAsync("READY=1", TimeSpan.FromSeconds(60));
+            samples.Add(clock.Elapsed.TotalMilliseconds);
+            agent.Signal(Signals.SIGTERM);
+            await agent.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        Report.Line("start to READY=1", $"median {Stats.Median(samples):F0} ms, max {samples.Max():F0} ms over {starts} starts", "target ≤ 1500 ms");
+    }
+
+    public static async Task SteadyStateAsync(TimeSpan settle, TimeSpan idleWindow)
+    {
+        using var temp = new TempDir();
+        await using var agent = new AgentProcess(temp.File("data"));
+        agent.Start();
+        await agent.WaitReadyAsync();
+        await Task.Delay(settle);
+        var rssMb = ProcStat.RssBytes(agent.Pid) / (1024.0 * 1024.0);
+        Report.Line($"RSS after {settle.TotalSeconds:F0} s", $"{rssMb:F1} MB", "target ≤ 80 MB");
+
+        var cpuBefore = ProcStat.CpuTime(agent.Pid);
+        await Task.Delay(idleWindow);
+        var cpu = (ProcStat.CpuTime(agent.Pid) - cpuBefore) / idleWindow * 100;
+        Report.Line($"idle CPU over {idleWindow.TotalSeconds:F0} s", $"{cpu:F2} % of one core", "target ≤ 1 %");
+    }
+
+    public static async Task DurableCommitsAsync(TimeSpan window)
+    {
+        using var temp = new TempDir();
+        await using var agent = new AgentProcess(temp.File("data"), new Dictionary<string, string> { ["Appliance:Store:HistoryCap"] = "1000000" });
+        agent.Start();
+        await agent.WaitReadyAsync();
+        using var http = agent.CreateLocalClient();
+        var role = HaRole.Active;
+        var commits = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < window)
+        {
+            using var response = await http.PostAsJsonAsync("api/v1/ha/role", new SetRoleRequest(role, "bench"), ApiJsonContext.Default.SetRoleRequest);
+            response.EnsureSuccessStatusCode();
+            commits++;
+            role = role == HaRole.Active ? HaRole.Passive : HaRole.Active;
+        }
+
+        Report.Line("durable role changes", string.Create(CultureInfo.InvariantCulture, $"{commits / clock.Elapsed.TotalSeconds:F0} per second (each checkpointed + fsync'd, via the API)"), "");
+    }
+}

@@ -1,0 +1,2 @@
+// The benchmarks start real Linux processes and read /proc.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
