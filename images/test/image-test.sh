@@ -45,6 +45,7 @@ cleanup() {
   return 0
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM   # runs the EXIT trap: the container is never left behind
 
 # The container's PID 1 is the process named "systemd" below our `script`.
 container_pid1() {
@@ -79,6 +80,9 @@ echo "$SHOW" | sed 's/^/      /'
 check "agent unit Type=notify NotifyAccess=main as loaded by systemd" [ "$(prop Type)/$(prop NotifyAccess)" = notify/main ]
 check "agent active (running): READY=1 received" is_running
 check "agent STATUS= text reported: '$(prop StatusText)'" [ -n "$(prop StatusText)" ]
+
+# Everything below needs a running agent; without one, say so once and go straight to the shutdown.
+if is_running; then
 USERSPACE_US=$(IN systemctl show -p UserspaceTimestampMonotonic --value)
 EXEC_US=$(prop ExecMainStartTimestampMonotonic)
 READY_US=$(prop ActiveEnterTimestampMonotonic)
@@ -110,7 +114,7 @@ wait_restarted() {
 
 # --- a hung agent is killed by the watchdog and restarted ------------------------------------------
 RESTARTS=$(prop NRestarts); MAIN=$(prop MainPID)
-IN sh -c "kill -STOP $MAIN"
+[ "${MAIN:-0}" -gt 1 ] && IN sh -c "kill -STOP $MAIN"   # never "kill 0": that would stop our own shell
 # Budget, from the loaded unit: WatchdogSec, then TimeoutAbortSec (a stopped process ignores SIGABRT until
 # SIGKILL), RestartSec, plus 15 s for the agent's own start-up on a loaded machine.
 ABORT_SEC=$(secs "$(prop TimeoutAbortUSec)"); RESTART_SEC=$(secs "$(prop RestartUSec)")
@@ -126,7 +130,7 @@ IN journalctl -u "$UNIT" _PID=1 --no-pager -o short-monotonic | grep -E 'Watchdo
 
 # --- a crashed agent is restarted by Restart=on-failure -------------------------------------------
 RESTARTS=$(prop NRestarts); MAIN=$(prop MainPID)
-IN sh -c "kill -KILL $MAIN"
+[ "${MAIN:-0}" -gt 1 ] && IN sh -c "kill -KILL $MAIN"
 if ELAPSED=$(wait_restarted "$MAIN" 20000); then
   pass "SIGKILLed agent restarted after $ELAPSED ms (Restart=on-failure), new MainPID $(prop MainPID)"
 else
@@ -161,6 +165,11 @@ check "journal has $LINES agent lines with priorities (priority:count ${PRIOS% }
 # systemd "<N>" prefix and journald consumed it: no leftover prefix and no default "info: " formatter.
 RAW=$(grep -cE '"MESSAGE":"(<[0-7]>|(info|warn|fail|crit|dbug|trce): )' <<<"$JSON")
 check "agent logs in the systemd format (lines left with a raw level prefix: $RAW)" [ "$RAW" -eq 0 ]
+
+else
+  fail "agent not running ($(prop ActiveState)/$(prop SubState), NRestarts=$(prop NRestarts)): watchdog, restart, API and journal checks not run"
+  IN journalctl -u "$UNIT" --no-pager -o cat -n 15 | sed 's/^/      /'
+fi
 
 # --- graceful stop, then poweroff -------------------------------------------------------------------
 T0=$(now_ms); IN systemctl stop "$UNIT"; STOP_MS=$(( $(now_ms)-T0 ))
