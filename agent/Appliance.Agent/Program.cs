@@ -1,6 +1,8 @@
 using System.Net;
 using System.Runtime.InteropServices;
 using Appliance.Agent.Api;
+using Appliance.Agent.Ha;
+using Appliance.Core.Ports;
 using Appliance.Agent.Hosting;
 using Appliance.Agent.Runtime;
 using Appliance.Agent.Store;
@@ -32,6 +34,11 @@ if (errors.Count > 0)
     return 2;
 }
 
+// Store commits end in fsync (blocking); on a 2-core appliance the pool would start with 2 threads
+// and add more only slowly, so a burst of durable writes could delay the load-balancer probe.
+ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+ThreadPool.SetMinThreads(Math.Max(workers, 16), completionPorts);
+
 var time = TimeProvider.System;
 AgentStore store;
 try
@@ -60,7 +67,13 @@ using (store)
     builder.Services.AddSingleton(store);
     builder.Services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
     builder.Services.AddSingleton<LoopProgress>();
-    builder.Services.AddSingleton(sp => new NodeRuntime(store, sp.GetRequiredService<LoopProgress>(), time, options.NodeName));
+    builder.Services.AddSingleton(sp => new TransitionHooks(options.Ha.Hooks, new ProcessCommandRunner(), sp.GetRequiredService<ILogger<TransitionHooks>>(),
+        result => store.AppendHistory("hook", result.Summary, "ha transition")));
+    builder.Services.AddSingleton<IHaEvents, HaEventsSink>();
+    builder.Services.AddSingleton(sp => HaComposition.CreatePorts(options, sp.GetRequiredService<ILoggerFactory>(), time));
+    builder.Services.AddSingleton<HaService>();
+    builder.Services.AddHostedService(sp => sp.GetRequiredService<HaService>());
+    builder.Services.AddSingleton(sp => new NodeRuntime(store, sp.GetRequiredService<LoopProgress>(), sp.GetRequiredService<HaService>(), time, options.NodeName));
     builder.Services.AddSingleton<ApiAuthentication>();
     builder.Services.AddSingleton(sp => new ServiceNotifications(
         sp.GetRequiredService<ISystemdNotifier>(),

@@ -82,6 +82,26 @@ public sealed class AgentClient : IDisposable
         return await ReadAsync(response, responseType, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>POSTs an HA operation; a refusal (409) is an answer, not an error, and comes back as such.</summary>
+    public async Task<Core.Failover.CommandResult> CommandAsync<TRequest>(string path, TRequest body, JsonTypeInfo<TRequest> requestType, CancellationToken cancellationToken)
+    {
+        using var content = JsonContent.Create(body, requestType);
+        using var response = await _http.PostAsync(new Uri(path, UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.Conflict)
+        {
+            return (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult, cancellationToken).ConfigureAwait(false))!;
+        }
+
+        return await ReadAsync(response, ApiJsonContext.Default.CommandResult, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<TResponse> PutAsync<TRequest, TResponse>(string path, TRequest body, JsonTypeInfo<TRequest> requestType, JsonTypeInfo<TResponse> responseType, CancellationToken cancellationToken)
+    {
+        using var content = JsonContent.Create(body, requestType);
+        using var response = await _http.PutAsync(new Uri(path, UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, responseType, cancellationToken).ConfigureAwait(false);
+    }
+
     public void Dispose() => _http.Dispose();
 
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken cancellationToken)

@@ -9,6 +9,7 @@ var root = new RootCommand("appliancectl: operate this appliance's agent (over i
     HistoryCommand.Create(),
     VersionCommand.Create(),
     TokenCommand.Create(),
+    HaCommand.Create(),
 };
 
 var parse = root.Parse(args);

@@ -15,17 +15,11 @@ public static class TextTable
     {
         var widths = headers.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
         var total = widths.Sum() + Gap.Length * (widths.Length - 1);
-        while (total > Width)
+        // Shrink the widest column one character at a time, so wide columns end up sharing the cut.
+        while (total > Width && widths.Max() > 4)
         {
-            var widest = Array.IndexOf(widths, widths.Max());
-            var cut = Math.Min(total - Width, widths[widest] - 4);
-            if (cut <= 0)
-            {
-                break;
-            }
-
-            widths[widest] -= cut;
-            total -= cut;
+            widths[Array.IndexOf(widths, widths.Max())]--;
+            total--;
         }
 
         var text = new StringBuilder();

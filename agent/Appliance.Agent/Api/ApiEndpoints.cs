@@ -43,16 +43,7 @@ public static partial class ApiEndpoints
                 : Results.Json(store.ReadHistory(take).ToArray(), ApiJsonContext.Default.HistoryEntryArray);
         });
 
-        api.MapPost("/ha/role", (SetRoleRequest request, NodeRuntime runtime) =>
-        {
-            if (!Enum.IsDefined(request.Role))
-            {
-                return BadRequest($"role={(int)request.Role} is invalid: allowed Off, Passive, Active, FailoverPending");
-            }
-
-            var change = runtime.SetRole(request.Role, string.IsNullOrWhiteSpace(request.Cause) ? "api: set role" : request.Cause);
-            return Results.Json(change, ApiJsonContext.Default.CommittedChange);
-        });
+        HaEndpoints.Map(api.MapGroup("/ha"));
 
         api.MapPost("/tokens", (CreateTokenRequest request, HttpContext context, ApiAuthentication auth) =>
         {

@@ -23,6 +23,11 @@ public sealed class AgentOptions
 
     public StoreOptions Store { get; set; } = new();
 
+    public HaHostOptions Ha { get; set; } = new();
+
+    /// <summary>This appliance's own BMC (iDRAC / IPMI).</summary>
+    public Appliance.Hw.Bmc.BmcOptions Bmc { get; set; } = new();
+
     /// <summary>How long a graceful stop may take before the host gives up waiting (SIGTERM / service stop).</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -43,6 +48,8 @@ public sealed class AgentOptions
         CheckRange(errors, "Appliance:ShutdownTimeout", ShutdownTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
         Api.Validate(errors);
         Store.Validate(errors);
+        Ha.Validate(errors);
+        errors.AddRange(Bmc.Validate("Appliance:Bmc"));
         return errors;
     }
 
@@ -137,5 +144,43 @@ public sealed class StoreOptions
         {
             errors.Add($"Appliance:Store:PasswordFile='{PasswordFile}' does not exist: an existing readable file is required");
         }
+    }
+}
+
+/// <summary>The HA subsystem's host-side settings. The failover settings themselves (timeouts, mode …) live in the store.</summary>
+public sealed class HaHostOptions
+{
+    /// <summary>The MQTT peer link: embedded broker and/or external brokers. Pair, node and peer ids come from pairing, not from here.</summary>
+    public Appliance.Agent.Mqtt.MqttLinkOptions PeerLink { get; set; } = new();
+
+    /// <summary>The peer's BMC, to power it off before this node takes over after a silent loss.</summary>
+    public Appliance.Hw.Bmc.FencingOptions Fencing { get; set; } = new();
+
+    /// <summary>The services that run only on the Active.</summary>
+    public Appliance.Agent.Ha.ManagedServicesOptions Services { get; set; } = new();
+
+    /// <summary>Commands run on each transition (DNS/NAT swing, site scripts).</summary>
+    public Appliance.Agent.Ha.HooksOptions Hooks { get; set; } = new();
+
+    /// <summary>How connectivity test targets are probed.</summary>
+    public Appliance.Agent.Ha.ConnectivityProbeOptions Probe { get; set; } = new();
+
+    /// <summary>True when the peer's BMC is configured for fencing (Appliance:Ha:Fencing).</summary>
+    public bool FencingConfigured => Fencing.Enabled;
+
+    internal void Validate(List<string> errors)
+    {
+        // Ids are filled in at pairing time; validate everything else with placeholders.
+        var (pair, node, peer, peerHost) = (PeerLink.PairId, PeerLink.NodeId, PeerLink.PeerNodeId, PeerLink.PeerBroker.Host);
+        PeerLink.PairId = "validate";
+        PeerLink.NodeId = "validate-self";
+        PeerLink.PeerNodeId = "validate-peer";
+        PeerLink.PeerBroker.Host = string.IsNullOrEmpty(peerHost) ? "peer.invalid" : peerHost;
+        errors.AddRange(PeerLink.Validate("Appliance:Ha:PeerLink"));
+        errors.AddRange(Fencing.Validate());
+        errors.AddRange(Services.Validate());
+        errors.AddRange(Hooks.Validate());
+        errors.AddRange(Probe.Validate());
+        (PeerLink.PairId, PeerLink.NodeId, PeerLink.PeerNodeId, PeerLink.PeerBroker.Host) = (pair, node, peer, peerHost);
     }
 }

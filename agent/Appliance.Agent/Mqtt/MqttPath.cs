@@ -268,6 +268,7 @@ internal sealed class MqttPath : IAsyncDisposable
             _lastError = reason;
             MqttLinkLog.PathLost(_logger, Name, _endpoint, reason);
             TearDown(connection);
+            _hooks.Lost(Name);
         }
 
         await ConnectAsync(stop);
@@ -312,8 +313,14 @@ internal sealed class MqttPath : IAsyncDisposable
         client.ApplicationMessageReceivedAsync += e => OnMessageReceived(e);
         client.DisconnectedAsync += e =>
         {
-            // Only flag it: the supervision loop reconnects on its next tick.
+            // Only flag it and tell the engine (a lost path is no longer evidence the peer is alive);
+            // the supervision loop reconnects on its next tick.
             connection.MarkBroken($"disconnected ({e.Reason})");
+            if (e.ClientWasConnected)
+            {
+                _hooks.Lost(Name);
+            }
+
             return Task.CompletedTask;
         };
 
@@ -455,4 +462,5 @@ internal sealed record MqttPathHooks(
     Func<long> NextGeneration,
     ChannelWriter<PeerFrame> Incoming,
     Func<byte[]?> LastState,
-    Action<MqttPathStatus> Connected);
+    Action<MqttPathStatus> Connected,
+    Action<string> Lost);

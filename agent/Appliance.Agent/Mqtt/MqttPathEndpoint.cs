@@ -87,7 +87,16 @@ internal sealed class MqttPathCredentials : IDisposable
     /// Options for one CONNECT: clean start, no session expiry (Sparkplug: a reconnect is a new
     /// session), and the will = caller's signed offline state for this generation on our state topic.
     /// </summary>
-    public MqttClientOptions BuildClientOptions(string clientId, string willTopic, byte[] willPayload, MqttLinkOptions options)
+    public MqttClientOptions BuildClientOptions(string clientId, string willTopic, byte[] willPayload, MqttLinkOptions options) =>
+        CreateBuilder(clientId, options)
+            .WithWillTopic(willTopic)
+            .WithWillPayload(willPayload)
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithWillRetain(true)
+            .Build();
+
+    /// <summary>Endpoint, credentials and TLS without a will: for short-lived clients (pairing discovery).</summary>
+    public MqttClientOptionsBuilder CreateBuilder(string clientId, MqttLinkOptions options)
     {
         var builder = new MqttClientOptionsBuilder()
             .WithClientId(clientId)
@@ -96,11 +105,7 @@ internal sealed class MqttPathCredentials : IDisposable
             .WithCleanStart(true)
             .WithSessionExpiryInterval(0)
             .WithKeepAlivePeriod(options.KeepAlive)
-            .WithTimeout(options.ConnectTimeout)
-            .WithWillTopic(willTopic)
-            .WithWillPayload(willPayload)
-            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithWillRetain(true);
+            .WithTimeout(options.ConnectTimeout);
 
         if (!string.IsNullOrEmpty(_endpoint.Username) && !string.IsNullOrEmpty(_endpoint.PasswordFile))
         {
@@ -126,7 +131,7 @@ internal sealed class MqttPathCredentials : IDisposable
             });
         }
 
-        return builder.Build();
+        return builder;
     }
 
     /// <summary>Read at every CONNECT so a rotated password is picked up without a restart.</summary>

@@ -40,7 +40,8 @@ public sealed class MqttPeerLink : IPeerLink
             () => Interlocked.Increment(ref _generation),
             _incoming.Writer,
             () => _lastState,
-            OnPathConnected);
+            OnPathConnected,
+            name => PathLost?.Invoke(name));
         foreach (var endpoint in MqttPathEndpoint.FromOptions(options))
         {
             _paths.Add(new MqttPath(endpoint, options, topics, hooks, logger, timeProvider));
@@ -51,6 +52,12 @@ public sealed class MqttPeerLink : IPeerLink
 
     /// <summary>Raised (on the path's supervision loop) after a path connected and subscribed, e.g. to re-announce state.</summary>
     public event Action<MqttPathStatus>? PathConnected;
+
+    /// <summary>
+    /// Raised when a connected path is found dead (the broker closed it, or a ping failed). Handlers run
+    /// on MQTTnet's or the supervision loop's thread: they must only queue work.
+    /// </summary>
+    public event Action<string>? PathLost;
 
     /// <summary>The most recent will generation issued to any path (0 before the first CONNECT).</summary>
     public long CurrentGeneration => Interlocked.Read(ref _generation);

@@ -1,3 +1,4 @@
+using Appliance.Agent.Ha;
 using Appliance.Agent.Systemd;
 
 namespace Appliance.Agent.Runtime;
@@ -8,6 +9,7 @@ namespace Appliance.Agent.Runtime;
 /// </summary>
 public sealed partial class AgentLoop(
     NodeRuntime runtime,
+    HaService ha,
     LoopProgress progress,
     ServiceNotifications notifications,
     TimeProvider time,
@@ -30,7 +32,11 @@ public sealed partial class AgentLoop(
                 lastStatus = status;
             }
 
-            progress.Report();
+            // A dead failover engine is a dead agent: stop feeding the watchdog so systemd restarts us.
+            if (!ha.EngineFaulted)
+            {
+                progress.Report();
+            }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }

@@ -1,3 +1,5 @@
+using System.Globalization;
+using Appliance.Agent.Ha;
 using Appliance.Agent.Store;
 using Appliance.Core.Api;
 using Appliance.Core.Failover;
@@ -12,20 +14,20 @@ public sealed class NodeRuntime
 
     private readonly AgentStore _store;
     private readonly LoopProgress _progress;
+    private readonly HaService _ha;
     private readonly TimeProvider _time;
     private readonly string _nodeName;
     private readonly long _startTimestamp;
-    private volatile HaStateRecord _ha;
 
-    public NodeRuntime(AgentStore store, LoopProgress progress, TimeProvider time, string nodeName)
+    public NodeRuntime(AgentStore store, LoopProgress progress, HaService ha, TimeProvider time, string nodeName)
     {
         _store = store;
         _progress = progress;
+        _ha = ha;
         _time = time;
         _nodeName = nodeName;
         _startTimestamp = time.GetTimestamp();
         StartedAt = time.GetUtcNow();
-        _ha = store.ReadHaState();
     }
 
     public static string Version { get; } =
@@ -33,35 +35,58 @@ public sealed class NodeRuntime
 
     public DateTimeOffset StartedAt { get; }
 
-    public HaRole Role => _ha.Role;
+    /// <summary>The engine's live role; while unpaired, Off (nothing runs without a pair).</summary>
+    public HaRole Role => _ha.Snapshot?.Role ?? HaRole.Off;
 
-    public long Epoch => _ha.Epoch;
+    public long Epoch => _ha.Snapshot?.Epoch ?? _ha.Persisted.Epoch;
 
-    /// <summary>Commits a role change durably, then makes it visible: nothing reports a role the disk does not hold.</summary>
-    public CommittedChange SetRole(HaRole role, string cause)
+    /// <summary>Healthy unless the main loop stalled, the engine died, or the pair is in conflict; one human line.</summary>
+    public (bool Healthy, string Message) CheckHealth()
     {
-        var change = _store.CommitRole(role, cause);
-        _ha = _store.ReadHaState();
-        return change;
-    }
+        var (healthy, message) = Evaluate(_progress);
+        if (!healthy)
+        {
+            return (healthy, message);
+        }
 
-    /// <summary>Healthy unless the main loop stalled; the reason is one human line.</summary>
-    public (bool Healthy, string Message) CheckHealth() => Evaluate(_progress);
+        if (_ha.EngineFaulted)
+        {
+            return (false, "failover engine stopped: see the journal");
+        }
+
+        if (_ha.ServicesProblem is { } problem)
+        {
+            return (false, "managed services: " + problem); // an event, not a role change
+        }
+
+        return _ha.Snapshot is { Conflict: { } conflict } ? (false, "HA conflict: " + conflict) : (true, "OK");
+    }
 
     internal static (bool Healthy, string Message) Evaluate(LoopProgress progress)
     {
         var stalled = progress.SinceLastProgress;
         return stalled > StallThreshold
-            ? (false, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"main loop stalled for {stalled.TotalSeconds:F1} s"))
+            ? (false, string.Create(CultureInfo.InvariantCulture, $"main loop stalled for {stalled.TotalSeconds:F1} s"))
             : (true, "OK");
     }
 
     /// <summary>The one line sent as systemd STATUS= and shown by <c>appliancectl status</c>.</summary>
-    public string StatusLine => $"role {Role}, epoch {Epoch}, node {_store.Identity.NodeId}";
+    public string StatusLine
+    {
+        get
+        {
+            var snapshot = _ha.Snapshot;
+            var peer = snapshot is null ? "unpaired" : snapshot.PeerReachable ? "peer up" : "peer DOWN";
+            var extra = snapshot?.Conflict is { } c ? ", CONFLICT " + c : snapshot?.PendingReason is { } p ? ", pending: " + p : "";
+            return $"role {Role}, epoch {Epoch}, {peer}{extra}, node {_store.Identity.NodeId}";
+        }
+    }
 
     public AgentStatus Snapshot()
     {
         var (healthy, message) = CheckHealth();
+        var ha = _ha.Snapshot;
+        var pairing = _ha.Pairing;
         return new AgentStatus(
             _store.Identity.NodeId,
             _nodeName,
@@ -69,7 +94,7 @@ public sealed class NodeRuntime
             Version,
             Role,
             Epoch,
-            new PeerStatus(null, null, Reachable: false, LastHeartbeat: null),
+            new PeerStatus(ha?.PeerNodeId ?? pairing?.PeerNodeId, pairing is null ? null : $"{pairing.PeerHost}:{pairing.PeerPort}", ha?.PeerReachable ?? false, ha?.LastHeartbeatAt),
             healthy,
             message,
             StartedAt,

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Appliance.Core.Api;
-using Appliance.Core.Failover;
 using LiteDB;
 
 namespace Appliance.Agent.Store;
@@ -26,7 +25,6 @@ public sealed class AgentStore : IDisposable
     private readonly int _historyCap;
     private readonly Lock _writeLock = new();
     private readonly ILiteCollection<HistoryDocument> _history;
-    private readonly ILiteCollection<HaStateDocument> _haState;
     private readonly ILiteCollection<SettingDocument> _settings;
     private readonly ILiteCollection<SecretDocument> _secretDocs;
     private long _historyCount;
@@ -41,7 +39,6 @@ public sealed class AgentStore : IDisposable
         _historyCap = historyCap;
         DatabasePath = path;
         _history = db.GetCollection<HistoryDocument>("history");
-        _haState = db.GetCollection<HaStateDocument>("ha_state");
         _settings = db.GetCollection<SettingDocument>("settings");
         _secretDocs = db.GetCollection<SecretDocument>("secrets");
         _historyCount = _history.LongCount();
@@ -94,42 +91,6 @@ public sealed class AgentStore : IDisposable
             secrets?.Dispose();
             lockFile.Dispose();
             throw new StoreOpenException(DescribeOpenFailure(path, e), e);
-        }
-    }
-
-    /// <summary>The persisted role and epoch, as last committed.</summary>
-    public HaStateRecord ReadHaState()
-    {
-        var doc = _haState.FindById("state") ?? new HaStateDocument();
-        return new HaStateRecord(doc.Role, doc.Epoch, doc.Cause, DateTimeOffset.FromUnixTimeMilliseconds(doc.ChangedAtMs));
-    }
-
-    /// <summary>
-    /// Durably records a role change and its history entry, in one transaction, before returning.
-    /// A promotion to Active takes a new epoch, so two Actives can never share one.
-    /// </summary>
-    public CommittedChange CommitRole(HaRole role, string cause)
-    {
-        lock (_writeLock)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            var current = _haState.FindById("state") ?? new HaStateDocument();
-            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var epoch = role == HaRole.Active && current.Role != HaRole.Active ? current.Epoch + 1 : current.Epoch;
-            _db.BeginTrans();
-            try
-            {
-                _haState.Upsert(new HaStateDocument { Role = role, Epoch = epoch, Cause = cause, ChangedAtMs = now });
-                var historyId = InsertHistory(now, "role", $"{current.Role} -> {role} (epoch {epoch})", cause);
-                _db.Commit();
-                Checkpoint();
-                return new CommittedChange(historyId, role, epoch);
-            }
-            catch
-            {
-                _db.Rollback();
-                throw;
-            }
         }
     }
 
@@ -274,6 +235,3 @@ public sealed class AgentStore : IDisposable
 
 /// <summary>This node's persistent identity.</summary>
 public sealed record NodeIdentity(string NodeId, long BootCount);
-
-/// <summary>The persisted HA role and epoch.</summary>
-public sealed record HaStateRecord(HaRole Role, long Epoch, string Cause, DateTimeOffset ChangedAt);

@@ -1,5 +1,3 @@
-using Appliance.Core.Failover;
-
 namespace Appliance.Agent.Store;
 
 // LiteDB documents. Times are Unix milliseconds (UTC): LiteDB's DateTime round-trips as local time.
@@ -10,15 +8,6 @@ internal sealed class IdentityDocument
     public string NodeId { get; set; } = "";
     public long CreatedAtMs { get; set; }
     public long BootCount { get; set; }
-}
-
-internal sealed class HaStateDocument
-{
-    public string Id { get; set; } = "state";
-    public HaRole Role { get; set; } = HaRole.Off;
-    public long Epoch { get; set; }
-    public string Cause { get; set; } = "";
-    public long ChangedAtMs { get; set; }
 }
 
 internal sealed class HistoryDocument

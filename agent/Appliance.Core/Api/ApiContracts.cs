@@ -46,8 +46,23 @@ public sealed record CreateTokenRequest(string Name);
 /// <summary>Request body of <c>POST /api/v1/ha/role</c> (the B-Series <c>set_failover_role</c>).</summary>
 public sealed record SetRoleRequest(HaRole Role, string? Cause);
 
-/// <summary>Result of a state change the agent committed durably.</summary>
-public sealed record CommittedChange(long HistoryId, HaRole Role, long Epoch);
+/// <summary><c>POST /api/v1/ha/establish</c>: the peer's broker and the pre-shared key (base64, read from the key file by appliancectl).</summary>
+public sealed record EstablishRequest(string PeerHost, int PeerPort, string KeyBase64);
+
+/// <summary>Planned switch options (<c>become-primary</c> / <c>become-backup</c>).</summary>
+public sealed record SwitchRequest(bool Sync, bool EvenIfUnreachable);
+
+/// <summary><c>POST /api/v1/ha/shutdown</c>.</summary>
+public sealed record ShutdownRequest(bool Reboot);
+
+/// <summary>Answer to a settings change: the history entry that records it.</summary>
+public sealed record SettingsChanged(long HistoryId, HaSettings Settings);
+
+/// <summary><c>GET /api/v1/ha/status</c>: the engine's view (null while unpaired), settings and links.</summary>
+public sealed record HaStatus(HaRole Role, long Epoch, bool Paired, HaSnapshot? Engine, IReadOnlyDictionary<string, long> Rejections, IReadOnlyList<PathView> Paths);
+
+/// <summary>One broker connection of the peer link.</summary>
+public sealed record PathView(string Name, string Endpoint, bool Connected, long Generation, long Reconnects);
 
 /// <summary>An API error body: one human line.</summary>
 public sealed record ApiError(string Error);
@@ -63,6 +78,12 @@ public sealed record ApiError(string Error);
 [JsonSerializable(typeof(CreatedToken))]
 [JsonSerializable(typeof(CreateTokenRequest))]
 [JsonSerializable(typeof(SetRoleRequest))]
-[JsonSerializable(typeof(CommittedChange))]
+[JsonSerializable(typeof(CommandResult))]
+[JsonSerializable(typeof(EstablishRequest))]
+[JsonSerializable(typeof(SwitchRequest))]
+[JsonSerializable(typeof(ShutdownRequest))]
+[JsonSerializable(typeof(HaSettings))]
+[JsonSerializable(typeof(SettingsChanged))]
+[JsonSerializable(typeof(HaStatus))]
 [JsonSerializable(typeof(ApiError))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

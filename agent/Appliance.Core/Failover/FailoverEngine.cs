@@ -42,6 +42,8 @@ public sealed class FailoverEngine : IAsyncDisposable
     private long _sequence;
     private long _generation;
     private long _iterations;
+    private long _waitingUntilTicks = long.MinValue;
+    private int _pumping;
     private Task _loop = Task.CompletedTask;
     private Task _pump = Task.CompletedTask;
 
@@ -68,6 +70,13 @@ public sealed class FailoverEngine : IAsyncDisposable
     /// <summary>Rejected peer frames per reason (bad signature, replay, age …).</summary>
     public IReadOnlyDictionary<RejectReason, long> Rejections =>
         _codec?.RejectionCounts ?? Enum.GetValues<RejectReason>().ToDictionary(r => r, _ => 0L);
+
+    /// <summary>
+    /// The loop is parked on its timer with nothing queued: lets tests on a FakeTimeProvider advance
+    /// virtual time only once every earlier step has been processed.
+    /// </summary>
+    internal bool IsIdle =>
+        Monotonic.Ticks < Volatile.Read(ref _waitingUntilTicks) && _inputs.Reader.Count == 0 && Volatile.Read(ref _pumping) == 0;
 
     /// <summary>Faults if the loop dies; the host should treat that as fatal (watchdog stops being fed).</summary>
     public Task Completion => _loop;
@@ -134,9 +143,21 @@ public sealed class FailoverEngine : IAsyncDisposable
 
     private async Task PumpFramesAsync(CancellationToken cancellationToken)
     {
-        await foreach (PeerFrame frame in _ports.Link.Incoming.ReadAllAsync(cancellationToken))
+        ChannelReader<PeerFrame> incoming = _ports.Link.Incoming;
+        while (await incoming.WaitToReadAsync(cancellationToken))
         {
-            await _inputs.Writer.WriteAsync(new Work(null, Frame: frame), cancellationToken);
+            Interlocked.Increment(ref _pumping);
+            try
+            {
+                while (incoming.TryRead(out PeerFrame? frame))
+                {
+                    await _inputs.Writer.WriteAsync(new Work(null, Frame: frame), cancellationToken);
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _pumping);
+            }
         }
     }
 
@@ -175,6 +196,7 @@ public sealed class FailoverEngine : IAsyncDisposable
 
         using var timeout = new CancellationTokenSource(wait, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        Volatile.Write(ref _waitingUntilTicks, (Monotonic + wait).Ticks);
         try
         {
             return await reader.WaitToReadAsync(linked.Token) && reader.TryRead(out Work item) ? item : null;
@@ -182,6 +204,10 @@ public sealed class FailoverEngine : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return null; // timer: deliver a Tick
+        }
+        finally
+        {
+            Volatile.Write(ref _waitingUntilTicks, long.MinValue);
         }
     }
 
@@ -237,11 +263,23 @@ public sealed class FailoverEngine : IAsyncDisposable
         }
 
         _state = decision.State;
+        var published = false;
         foreach (HaEffect effect in decision.Effects.Where(e => e is not HaEffect.PersistState))
         {
+            if (!published && effect.Order >= ReportableOrder)
+            {
+                // The role is real once persisted and the IP and services have moved: report it now,
+                // not after the history and notifications behind it (each a durable write).
+                Volatile.Write(ref _snapshot, BuildSnapshot());
+                published = true;
+            }
+
             await ExecuteAsync(effect, reply, now, cancellationToken);
         }
     }
+
+    /// <summary>Effects from here on (probes, history, publish, notify, reply) don't change what the node is.</summary>
+    private static readonly int ReportableOrder = new HaEffect.RunConnectivityProbes().Order;
 
     private async Task ExecuteAsync(HaEffect effect, TaskCompletionSource<CommandResult>? reply, HaClock now, CancellationToken cancellationToken)
     {
@@ -347,7 +385,14 @@ public sealed class FailoverEngine : IAsyncDisposable
                 result = onError(ex);
             }
 
-            await _inputs.Writer.WriteAsync(new Work(result), token);
+            try
+            {
+                await _inputs.Writer.WriteAsync(new Work(result), token);
+            }
+            catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
+            {
+                // The engine stopped while the operation ran; its result no longer matters.
+            }
         }, token);
     }
 

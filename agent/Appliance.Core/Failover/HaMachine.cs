@@ -75,7 +75,11 @@ public sealed class HaMachine
                 step.OnPeerMessage(received.Message, received.Path);
                 break;
             case HaInput.PathChanged path:
-                step.State = state with { PathsUp = path.Up ? state.PathsUp.Add(path.Path) : state.PathsUp.Remove(path.Path) };
+                step.State = state with
+                {
+                    PathsUp = path.Up ? state.PathsUp.Add(path.Path) : state.PathsUp.Remove(path.Path),
+                    PathsDown = path.Up ? state.PathsDown.Remove(path.Path) : state.PathsDown.Add(path.Path),
+                };
                 break;
             case HaInput.ProbesCompleted probes:
                 step.OnProbes(probes.Reached, probes.Total);
@@ -137,9 +141,18 @@ public sealed class HaMachine
             return state.ContactSince + _settings.PartnerContactTimeout;
         }
 
+        // Once the peer's will arrived on some path, a path we have lost ourselves (its broker died with
+        // the peer, as an embedded broker does) is no evidence the peer lives: the will alone decides.
+        // Without any will, a lost path still counts until PartnerFailoverTimeout, as silence does.
+        bool willed = !peer.WilledPaths.IsEmpty;
         TimeSpan latest = TimeSpan.MinValue;
         foreach ((string path, TimeSpan heard) in peer.HeardAt)
         {
+            if (willed && state.PathsDown.Contains(path))
+            {
+                continue;
+            }
+
             if (!peer.WilledPaths.ContainsKey(path) && heard > latest)
             {
                 latest = heard;

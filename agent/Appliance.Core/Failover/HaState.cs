@@ -93,6 +93,9 @@ public sealed record HaState
     public ImmutableArray<string> RetiredPeerBoots { get; init; } = [];
 
     public ImmutableHashSet<string> PathsUp { get; init; } = [];
+
+    /// <summary>Paths the link reported lost and not back since; a path never reported either way counts as up.</summary>
+    public ImmutableHashSet<string> PathsDown { get; init; } = [];
     public Takeover? Takeover { get; init; }
     public Handover? Handover { get; init; }
 

@@ -11,6 +11,9 @@ public enum FenceOutcome
 
     /// <summary>The peer's BMC is unreachable: the peer may have lost all power, or only its network.</summary>
     BmcUnreachable,
+
+    /// <summary>Dry check only (<see cref="IPeerFencer.CheckAsync"/>): the BMC answers and the credentials work; nothing was powered.</summary>
+    CheckPassed,
 }
 
 /// <summary>The result of a fencing attempt, with a one-line reason for history (never a secret).</summary>

@@ -129,18 +129,30 @@ public class ApiTests(RunningAgent running) : IClassFixture<RunningAgent>
     }
 
     [Fact]
-    public async Task Set_role_commits_a_new_epoch_on_promotion_and_the_probe_reports_it()
+    public async Task Set_role_is_refused_with_the_reason_while_unpaired()
     {
         using var local = _agent.CreateLocalClient();
-        var before = (await local.GetFromJsonAsync("api/v1/status", ApiJsonContext.Default.AgentStatus))!;
         using var response = await local.PostAsJsonAsync("api/v1/ha/role", new SetRoleRequest(HaRole.Active, "test"), ApiJsonContext.Default.SetRoleRequest);
-        var change = (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommittedChange))!;
-        Assert.Equal(before.Role == HaRole.Active ? before.Epoch : before.Epoch + 1, change.Epoch);
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        var result = (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!;
+        Assert.False(result.Ok);
+        Assert.StartsWith("not paired:", result.Message, StringComparison.Ordinal);
+    }
 
-        using var tcp = _agent.CreateTcpClient();
-        Assert.Equal("""{"Role":"Active"}""", await tcp.GetStringAsync(new Uri("UVMInterface/api/HighAvailability", UriKind.Relative)));
-        using var back = await local.PostAsJsonAsync("api/v1/ha/role", new SetRoleRequest(HaRole.Off, "test"), ApiJsonContext.Default.SetRoleRequest);
-        back.EnsureSuccessStatusCode();
+    [Fact]
+    public async Task Bad_ha_settings_are_rejected_naming_the_setting_and_nothing_changes()
+    {
+        using var local = _agent.CreateLocalClient();
+        var before = await local.GetStringAsync(new Uri("api/v1/ha/settings", UriKind.Relative));
+        var bad = new HaSettings { HeartbeatInterval = TimeSpan.FromMilliseconds(50), FencingEnabled = false };
+        using var response = await local.PutAsJsonAsync("api/v1/ha/settings", bad, ApiJsonContext.Default.HaSettings);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("HeartbeatInterval", (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.ApiError))!.Error, StringComparison.Ordinal);
+        Assert.Equal(before, await local.GetStringAsync(new Uri("api/v1/ha/settings", UriKind.Relative)));
+
+        var fencingWithoutBmc = new HaSettings { FencingEnabled = true };
+        using var refused = await local.PutAsJsonAsync("api/v1/ha/settings", fencingWithoutBmc, ApiJsonContext.Default.HaSettings);
+        Assert.Contains("Appliance:Ha:Fencing", (await refused.Content.ReadFromJsonAsync(ApiJsonContext.Default.ApiError))!.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public class SdNotifyTests
 
         var seen = await notify.WaitForAsync("READY=1", TimeSpan.FromSeconds(30));
         seen.AddRange(await notify.CollectAsync(TimeSpan.FromSeconds(0.5)));
-        Assert.Contains(seen, d => d.StartsWith("STATUS=role Off, epoch 0, node ", StringComparison.Ordinal));
+        Assert.Contains(seen, d => d.StartsWith("STATUS=role Off, epoch 0, unpaired, node ", StringComparison.Ordinal));
         Assert.DoesNotContain(seen, d => d == "WATCHDOG=1"); // no WATCHDOG_USEC, no pings
     }
 

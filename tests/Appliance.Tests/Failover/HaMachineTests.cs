@@ -218,6 +218,38 @@ public class HaMachineTests
     }
 
     [Fact]
+    public void A_will_on_one_path_with_the_other_path_lost_is_a_fast_loss()
+    {
+        // The peer's embedded broker dies with it: its will arrives on our broker (p1), and our
+        // connection to its broker (p2) is lost at the same moment.
+        var node = new MachineDriver(NoFencing);
+        node.Hear(HaRole.Active, 3, "p1", generation: 5);
+        node.Hear(HaRole.Active, 3, "p2", generation: 5);
+
+        node.Feed(new HaInput.PathChanged("p2", Up: false));
+        node.Advance(S(0.1));
+        Assert.Equal(HaRole.Passive, node.State.Role); // a lost path alone is not a loss of the peer
+
+        node.Hear(HaRole.Active, 3, "p1", PeerMessageKind.OfflineWill, generation: 5);
+        node.Advance(S(0.1));
+        Assert.Equal(HaRole.Active, node.State.Role);
+    }
+
+    [Fact]
+    public void A_will_on_one_path_while_the_other_path_is_up_and_hearing_waits()
+    {
+        var node = new MachineDriver(NoFencing);
+        node.Hear(HaRole.Active, 3, "p1", generation: 5);
+        node.Hear(HaRole.Active, 3, "p2", generation: 5);
+        node.Feed(new HaInput.PathChanged("p2", Up: false));
+        node.Feed(new HaInput.PathChanged("p2", Up: true)); // reconnected: evidence again
+
+        node.Hear(HaRole.Active, 3, "p1", PeerMessageKind.OfflineWill, generation: 5);
+        node.Advance(S(0.1));
+        Assert.Equal(HaRole.Passive, node.State.Role);
+    }
+
+    [Fact]
     public void An_Active_that_sees_a_higher_epoch_Active_demotes_at_once()
     {
         var node = new MachineDriver(NoFencing);

@@ -432,28 +432,30 @@ internal sealed class SimCluster
 
             foreach (HaEffect effect in decision.Effects)
             {
-                Execute(effect, before);
+                Execute(effect);
             }
 
             ScheduleTick();
         }
 
-        private void Execute(HaEffect effect, HaState before)
+        private void Execute(HaEffect effect)
         {
             switch (effect)
             {
                 case HaEffect.PersistState persist:
                     persist.State.AssertValid();
+                    HaPersistedState previous = Disk;
                     Disk = persist.State;
-                    if (persist.State.Role == HaRole.Active && before.Role != HaRole.Active)
+                    // One decision may persist twice (demote on a higher epoch, then promote on the peer's will).
+                    if (persist.State.Role == HaRole.Active && (previous.Role != HaRole.Active || previous.Epoch != persist.State.Epoch))
                     {
                         sim.Trace($"{id}: PROMOTED to epoch {persist.State.Epoch}: {persist.State.Cause}");
                         sim.OnPromotion(this, persist.State.Epoch, persist.State.Cause, _operatorAuthorized);
                         _operatorAuthorized = false;
                     }
-                    else if (persist.State.Role != before.Role)
+                    else if (persist.State.Role != previous.Role)
                     {
-                        sim.Trace($"{id}: {before.Role} → {persist.State.Role}: {persist.State.Cause}");
+                        sim.Trace($"{id}: {previous.Role} → {persist.State.Role}: {persist.State.Cause}");
                     }
 
                     break;

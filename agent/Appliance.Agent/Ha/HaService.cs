@@ -1,0 +1,283 @@
+using System.Text.Json;
+using Appliance.Agent.Hosting;
+using Appliance.Agent.Mqtt;
+using Appliance.Agent.Store;
+using Appliance.Core.Failover;
+using Appliance.Core.Ports;
+
+namespace Appliance.Agent.Ha;
+
+/// <summary>The adapters the failover engine acts through, other than the link and the store.</summary>
+public sealed record HaHostPorts(IPeerFencer Fencer, ISharedAddress SharedAddress, ManagedServices Services, IConnectivityProbe Probe);
+
+/// <summary>
+/// Owns the HA subsystem of this node: the embedded broker (always up, so a peer can pair with us),
+/// and — once paired — the MQTT peer link and the failover engine. Pairing, breaking and settings
+/// changes rebuild link and engine; the engine reloads its persisted role and epoch each time.
+/// </summary>
+public sealed partial class HaService : IHostedService, IAsyncDisposable
+{
+    private const string SettingsKey = "ha.settings";
+    private const string PairingKey = "ha.pairing";
+    private static readonly TimeSpan DiscoveryListen = TimeSpan.FromSeconds(1);
+
+    private readonly AgentStore _store;
+    private readonly HaStateStore _haStore;
+    private readonly MqttLinkOptions _linkOptions;
+    private readonly HaHostPorts _ports;
+    private readonly IHaEvents _events;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger<HaService> _logger;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private EmbeddedMqttBroker? _broker;
+    private MqttPeerLink? _link;
+    private FailoverEngine? _engine;
+
+    public HaService(AgentStore store, AgentOptions options, HaHostPorts ports, IHaEvents events, TimeProvider time, ILoggerFactory loggers)
+    {
+        _store = store;
+        _haStore = new HaStateStore(store);
+        _linkOptions = options.Ha.PeerLink;
+        _ports = ports;
+        _events = events;
+        _time = time;
+        _loggers = loggers;
+        _logger = loggers.CreateLogger<HaService>();
+    }
+
+    /// <summary>The engine's live view, or null while this node is not paired.</summary>
+    public HaSnapshot? Snapshot => _engine?.Snapshot;
+
+    public IReadOnlyDictionary<Core.Heartbeat.RejectReason, long>? Rejections => _engine?.Rejections;
+
+    public IReadOnlyList<MqttPathStatus> Paths => _link?.GetPathStatus() ?? [];
+
+    /// <summary>The persisted role and epoch (what the engine will start from).</summary>
+    public HaPersistedState Persisted => _haStore.Load();
+
+    /// <summary>Why a managed service failed to start or stop, or null when they are as the role wants.</summary>
+    public string? ServicesProblem => _ports.Services.Problem;
+
+    /// <summary>The engine loop died: fatal, the main loop stops feeding the watchdog.</summary>
+    public bool EngineFaulted => _engine?.Completion.IsFaulted == true;
+
+    public HaSettings Settings =>
+        _store.ReadSetting(SettingsKey) is { } json
+            ? JsonSerializer.Deserialize(json, HaStoreJson.Default.HaSettings)!
+            : new HaSettings { FencingEnabled = false };
+
+    public PairingRecord? Pairing =>
+        _store.ReadSetting(PairingKey) is { } json ? JsonSerializer.Deserialize(json, HaStoreJson.Default.PairingRecord) : null;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_linkOptions.EmbeddedBroker.Enabled)
+        {
+            _broker = new EmbeddedMqttBroker(_linkOptions.EmbeddedBroker, _loggers.CreateLogger<EmbeddedMqttBroker>());
+            await _broker.StartAsync(cancellationToken);
+        }
+
+        // Whatever this node held before it stopped (or was killed) is released before it rejoins:
+        // the engine decides afresh, and never comes up Active while its peer is.
+        await _ports.SharedAddress.ReleaseAsync(cancellationToken);
+        await _ports.Services.EnsureStoppedAtStartAsync(cancellationToken);
+        await AnnounceAsync(cancellationToken);
+        if (Pairing is { } pairing)
+        {
+            await StartEngineAsync(pairing, cancellationToken);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await StopEngineAsync();
+        if (_broker is not null)
+        {
+            await _broker.StopAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopEngineAsync();
+        if (_broker is not null)
+        {
+            await _broker.DisposeAsync();
+        }
+
+        _gate.Dispose();
+    }
+
+    /// <summary>Runs an operator command on the engine; refused while unpaired.</summary>
+    public Task<CommandResult> ExecuteAsync(OperatorCommand command, CancellationToken cancellationToken) =>
+        _engine is { } engine
+            ? engine.ExecuteAsync(command, cancellationToken)
+            : Task.FromResult(CommandResult.Refused("not paired: run 'appliancectl ha establish --peer HOST[:PORT] --key-file F' on both appliances first"));
+
+    /// <summary>
+    /// Pairs with the agent whose broker is at <paramref name="peerHost"/>:<paramref name="peerPort"/>
+    /// (embedded mode) or on the shared external brokers, holding the same key.
+    /// </summary>
+    public async Task<CommandResult> EstablishAsync(string peerHost, int peerPort, byte[] keyBytes, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_engine?.Snapshot.Paired == true)
+            {
+                return CommandResult.Refused($"already paired with {_engine.Snapshot.PeerNodeId}: run 'appliancectl ha break' first");
+            }
+
+            ConfigureLink(peerHost, peerPort, pairId: "discovery", peerNodeId: "discovery-peer");
+            string peerNodeId;
+            try
+            {
+                using var endpoint = _linkOptions.EmbeddedBroker.Enabled ? MqttPathCredentialsFactory.Peer(_linkOptions) : MqttPathCredentialsFactory.External(_linkOptions).First();
+                peerNodeId = await PeerDiscovery.FindPeerAsync(endpoint, _store.Identity.NodeId, _linkOptions, DiscoveryListen, cancellationToken);
+            }
+            catch (InvalidOperationException e)
+            {
+                return CommandResult.Refused("establish refused: " + e.Message);
+            }
+
+            var key = _haStore.RememberKey(keyBytes);
+            var pairing = new PairingRecord(peerNodeId, peerHost, peerPort, key.Fingerprint);
+            _store.WriteSetting(PairingKey, JsonSerializer.Serialize(pairing, HaStoreJson.Default.PairingRecord));
+            await StopEngineAsync();
+            await StartEngineAsync(pairing, cancellationToken);
+            return await _engine!.ExecuteAsync(new OperatorCommand.Establish(peerNodeId, key), cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Leaves the pair: the engine goes Off (and tells the peer), then link and engine stop. History and keys stay.</summary>
+    public async Task<CommandResult> BreakAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_engine is null)
+            {
+                return CommandResult.Refused("not paired: nothing to break");
+            }
+
+            var result = await _engine.ExecuteAsync(new OperatorCommand.Break(), cancellationToken);
+            if (result.Ok)
+            {
+                await StopEngineAsync();
+                _store.WriteSetting(PairingKey, "null");
+                _haStore.Forget();
+            }
+
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Validates and stores new settings; a running engine is rebuilt with them (it reloads its persisted role).</summary>
+    public async Task<IReadOnlyList<string>> UpdateSettingsAsync(HaSettings settings, bool fencingConfigured, CancellationToken cancellationToken)
+    {
+        var errors = settings.Validate().ToList();
+        if (settings.FencingEnabled && !fencingConfigured)
+        {
+            errors.Add("FencingEnabled=true needs Appliance:Ha:Fencing (the peer's BMC) configured first");
+        }
+
+        if (errors.Count > 0)
+        {
+            return errors;
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            _store.WriteSetting(SettingsKey, JsonSerializer.Serialize(settings, HaStoreJson.Default.HaSettings));
+            if (_engine is not null && Pairing is { } pairing)
+            {
+                await StopEngineAsync();
+                await StartEngineAsync(pairing, cancellationToken);
+            }
+
+            return [];
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task StartEngineAsync(PairingRecord pairing, CancellationToken cancellationToken)
+    {
+        ConfigureLink(pairing.PeerHost, pairing.PeerPort, pairId: "p" + pairing.KeyFingerprint, peerNodeId: pairing.PeerNodeId);
+        _link = new MqttPeerLink(_linkOptions, _loggers.CreateLogger<MqttPeerLink>(), _time);
+        var ports = new HaPorts(_haStore, _link, _ports.Fencer, _ports.SharedAddress, _ports.Services, _ports.Probe, _events);
+        _engine = new FailoverEngine(_store.Identity.NodeId, Settings, ports, _time);
+        var engine = _engine;
+        _link.PathConnected += status => _ = engine.ReportPathAsync(status.Name, up: true, CancellationToken.None).AsTask();
+        _link.PathLost += name => _ = engine.ReportPathAsync(name, up: false, CancellationToken.None).AsTask();
+        await _engine.StartAsync(cancellationToken);
+        LogEngineStarted(_logger, pairing.PeerNodeId, pairing.PeerHost, pairing.PeerPort);
+    }
+
+    private async Task StopEngineAsync()
+    {
+        if (_engine is not null)
+        {
+            await _engine.DisposeAsync();
+            _engine = null;
+        }
+
+        if (_link is not null)
+        {
+            await _link.DisposeAsync();
+            _link = null;
+        }
+    }
+
+    /// <summary>The pair id is derived from the key, so both nodes (same key) meet on the same topics.</summary>
+    private void ConfigureLink(string peerHost, int peerPort, string pairId, string peerNodeId)
+    {
+        _linkOptions.NodeId = _store.Identity.NodeId;
+        _linkOptions.PairId = pairId;
+        _linkOptions.PeerNodeId = peerNodeId;
+        if (_linkOptions.EmbeddedBroker.Enabled)
+        {
+            _linkOptions.PeerBroker.Host = peerHost;
+            _linkOptions.PeerBroker.Port = peerPort;
+        }
+    }
+
+    private async Task AnnounceAsync(CancellationToken cancellationToken)
+    {
+        var targets = _linkOptions.EmbeddedBroker.Enabled
+            ? [MqttPathCredentialsFactory.Own(_linkOptions)]
+            : MqttPathCredentialsFactory.External(_linkOptions).ToList();
+        foreach (var target in targets)
+        {
+            using (target)
+            {
+                try
+                {
+                    await PeerDiscovery.PublishHelloAsync(target, _store.Identity.NodeId, _linkOptions, cancellationToken);
+                }
+                catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or TimeoutException or OperationCanceledException)
+                {
+                    LogHelloFailed(_logger, target.ToString(), e.Message);
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Failover engine started: peer {PeerNodeId} at {PeerHost}:{PeerPort}")]
+    private static partial void LogEngineStarted(ILogger logger, string peerNodeId, string peerHost, int peerPort);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not announce this node on {Broker}: {Reason} (a peer cannot pair through it until it can)")]
+    private static partial void LogHelloFailed(ILogger logger, string broker, string reason);
+}

@@ -1,0 +1,231 @@
+using Appliance.Core.Ports;
+using Microsoft.Extensions.Logging;
+
+namespace Appliance.Agent.Ha;
+
+public enum UnitActivity
+{
+    /// <summary>Inactive, failed or not installed: nothing of it runs.</summary>
+    Stopped,
+
+    /// <summary>Active or in any transition (activating, reloading, deactivating …).</summary>
+    Running,
+
+    /// <summary>The service manager could not tell (bus down, unparseable answer): not confirmed stopped.</summary>
+    Unknown,
+}
+
+public sealed record UnitState(string Unit, UnitActivity Activity, string Detail);
+
+/// <summary>A per-unit operation: ok, or why not.</summary>
+public sealed record UnitResult(string Unit, bool Ok, string Detail);
+
+/// <summary>Result of <see cref="ManagedServices.CheckStoppedAsync"/>: who was found running and stopped, who still runs.</summary>
+public sealed record StoppedCheck(IReadOnlyList<string> StrayStopped, IReadOnlyList<UnitState> NotStopped)
+{
+    public bool AllStopped => NotStopped.Count == 0;
+}
+
+/// <summary>A start or stop that failed for some units; the others were still handled.</summary>
+public sealed class ManagedServicesException : Exception
+{
+    public ManagedServicesException(string message)
+        : base(message)
+    {
+    }
+
+    public ManagedServicesException()
+    {
+    }
+
+    public ManagedServicesException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>One service manager (systemd, Windows SCM): per-unit operations, no ordering policy.</summary>
+public interface IUnitControl
+{
+    /// <summary>Called once at agent start, before anything else: make the manager stop the units if the agent dies.</summary>
+    Task PrepareAsync(IReadOnlyList<string> units, CancellationToken cancellationToken);
+
+    Task<UnitResult> StartAsync(string unit, CancellationToken cancellationToken);
+
+    Task<UnitResult> StopAsync(string unit, CancellationToken cancellationToken);
+
+    Task<UnitState> QueryAsync(string unit, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The ordered list of services only the Active runs. Start in configured order, stop in reverse.
+/// A unit that fails does not stop the sequence: one broken unit must not keep the healthy ones down
+/// (or, on demotion, leave the rest running on a node that is no longer Active). Failures are collected,
+/// kept for /check_health (<see cref="Problem"/>) and thrown once at the end, which the engine turns into
+/// an event without changing the role.
+/// </summary>
+public sealed partial class ManagedServices : IManagedServices
+{
+    private readonly IReadOnlyList<string> _units;
+    private readonly IUnitControl _control;
+    private readonly ILogger _logger;
+    private volatile string? _problem;
+
+    public ManagedServices(IReadOnlyList<string> units, IUnitControl control, ILogger<ManagedServices> logger)
+    {
+        _units = [.. units];
+        _control = control;
+        _logger = logger;
+    }
+
+    /// <summary>Null when the last operation fully succeeded; otherwise why (for /check_health).</summary>
+    public string? Problem => _problem;
+
+    /// <summary>Builds the configured kind; Kind=None has no units, so every operation is empty.</summary>
+    public static ManagedServices Create(ManagedServicesOptions options, ICommandRunner runner, ILoggerFactory loggers)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggers);
+        IUnitControl control = options.Kind == ManagedServicesKind.Windows || (options.Kind == ManagedServicesKind.None && OperatingSystem.IsWindows())
+            ? CreateWindows(options)
+            : new SystemdUnitControl(options, runner);
+        return new ManagedServices([.. options.Units], control, loggers.CreateLogger<ManagedServices>());
+    }
+
+    private static WindowsServiceControl CreateWindows(ManagedServicesOptions options) => OperatingSystem.IsWindows()
+        ? new WindowsServiceControl(options)
+        : throw new PlatformNotSupportedException($"{ManagedServicesOptions.Section}:Kind=Windows needs Windows: use Systemd or None here");
+
+    /// <summary>
+    /// Agent start, before it rejoins the pair: install the die-with-the-agent binding, then stop every
+    /// managed service (a previous run may have been killed while Active). Throws if the binding could
+    /// not be installed or a service keeps running.
+    /// </summary>
+    public async Task<StoppedCheck> EnsureStoppedAtStartAsync(CancellationToken cancellationToken)
+    {
+        await _control.PrepareAsync(_units, cancellationToken);
+        try
+        {
+            await StopAsync(cancellationToken);
+        }
+        catch (ManagedServicesException)
+        {
+            // Logged per unit; the check below decides, since a unit that refused the stop may be stopped anyway.
+        }
+
+        StoppedCheck check = await CheckStoppedAsync(cancellationToken);
+        if (!check.AllStopped)
+        {
+            throw new ManagedServicesException(_problem ?? "a managed service is still running");
+        }
+
+        return check;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var failures = new List<UnitResult>();
+        foreach (string unit in _units)
+        {
+            UnitResult result = await _control.StartAsync(unit, cancellationToken);
+            if (result.Ok)
+            {
+                LogStarted(_logger, unit);
+            }
+            else
+            {
+                LogStartFailed(_logger, unit, result.Detail);
+                failures.Add(result);
+            }
+        }
+
+        Conclude("start", failures);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var failures = new List<UnitResult>();
+        foreach (string unit in _units.Reverse())
+        {
+            UnitResult result = await _control.StopAsync(unit, cancellationToken);
+            if (result.Ok)
+            {
+                LogStopped(_logger, unit);
+            }
+            else
+            {
+                LogStopFailed(_logger, unit, result.Detail);
+                failures.Add(result);
+            }
+        }
+
+        Conclude("stop", failures);
+    }
+
+    public async Task<bool> VerifyStoppedAsync(CancellationToken cancellationToken) =>
+        (await CheckStoppedAsync(cancellationToken)).AllStopped;
+
+    /// <summary>
+    /// On the Passive: every unit must be stopped. One that is not (started by hand) is stopped now and
+    /// reported; <see cref="StoppedCheck.NotStopped"/> lists what still is not confirmed stopped after that.
+    /// </summary>
+    public async Task<StoppedCheck> CheckStoppedAsync(CancellationToken cancellationToken)
+    {
+        var stray = new List<string>();
+        var notStopped = new List<UnitState>();
+        foreach (string unit in _units.Reverse())
+        {
+            UnitState state = await _control.QueryAsync(unit, cancellationToken);
+            if (state.Activity == UnitActivity.Stopped)
+            {
+                continue;
+            }
+
+            // Unknown is stopped too: stopping is always the safe direction on a Passive.
+            LogStray(_logger, unit, state.Activity, state.Detail);
+            UnitResult stop = await _control.StopAsync(unit, cancellationToken);
+            UnitState after = await _control.QueryAsync(unit, cancellationToken);
+            if (after.Activity == UnitActivity.Stopped)
+            {
+                stray.Add(unit);
+            }
+            else
+            {
+                notStopped.Add(after with { Detail = $"{after.Detail}; stop: {stop.Detail}" });
+            }
+        }
+
+        _problem = notStopped.Count == 0 ? null
+            : "still running on a node that must not run them: " + string.Join("; ", notStopped.Select(s => $"{s.Unit} ({s.Detail})"));
+        return new StoppedCheck(stray, notStopped);
+    }
+
+    private void Conclude(string operation, List<UnitResult> failures)
+    {
+        if (failures.Count == 0)
+        {
+            _problem = null;
+            return;
+        }
+
+        string problem = $"{operation} failed for {failures.Count} of {_units.Count} managed services: "
+            + string.Join("; ", failures.Select(f => $"{f.Unit} ({f.Detail})"));
+        _problem = problem;
+        throw new ManagedServicesException(problem);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Managed service {Unit} started")]
+    private static partial void LogStarted(ILogger logger, string unit);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Managed service {Unit} failed to start: {Detail}; continuing with the others")]
+    private static partial void LogStartFailed(ILogger logger, string unit, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Managed service {Unit} stopped")]
+    private static partial void LogStopped(ILogger logger, string unit);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Managed service {Unit} failed to stop: {Detail}; continuing with the others")]
+    private static partial void LogStopFailed(ILogger logger, string unit, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Managed service {Unit} is {Activity} ({Detail}) on a node that must not run it; stopping it")]
+    private static partial void LogStray(ILogger logger, string unit, UnitActivity activity, string detail);
+}

@@ -1,0 +1,303 @@
+using System.Threading.Channels;
+using Appliance.Core.Failover;
+using Appliance.Core.Heartbeat;
+using Appliance.Core.Ports;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Appliance.Tests.Failover;
+
+/// <summary>
+/// The real engine loop on a FakeTimeProvider, two engines joined by an in-memory two-path link.
+/// The ports record what they were asked to do, in order, so effect ordering is observable.
+/// </summary>
+public sealed class FailoverEngineTests : IAsyncDisposable
+{
+    private static readonly PairKey Key = new(Enumerable.Range(0, 32).Select(i => (byte)(i * 7)).ToArray());
+    private static readonly HaSettings Settings = new() { FencingEnabled = false, PreferredActive = "node-a" };
+
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly Side _a;
+    private readonly Side _b;
+    private readonly Channel<PeerFrame> _aToB = Channel.CreateBounded<PeerFrame>(64);
+    private readonly Channel<PeerFrame> _bToA = Channel.CreateBounded<PeerFrame>(64);
+
+    public FailoverEngineTests()
+    {
+        _a = new Side("node-a", "node-b", new MemoryLink(_bToA.Reader, _aToB.Writer), _time);
+        _b = new Side("node-b", "node-a", new MemoryLink(_aToB.Reader, _bToA.Writer), _time);
+    }
+
+    [Fact]
+    public async Task Two_engines_elect_one_Active_which_persists_before_taking_the_IP_and_starting_services()
+    {
+        await StartBothAsync();
+
+        await Until(() => _a.Engine.Snapshot.Role == HaRole.Active && _b.Engine.Snapshot.PeerRole == HaRole.Active);
+
+        Assert.Equal(HaRole.Passive, _b.Engine.Snapshot.Role);
+        Assert.True(_b.Engine.Snapshot.PeerReachable);
+        Assert.True(_a.Engine.Snapshot.LoopIterations > 0);
+        string[] promotion = [.. Locked(_a.Log).SkipWhile(l => l != "save Active")];
+        Assert.Equal(["save Active", "ip take", "services start"], promotion.Take(3));
+        Assert.Equal(HaRole.Active, _a.Store.State.Role);
+    }
+
+    [Fact]
+    public async Task Operator_commands_return_the_reason_they_were_refused()
+    {
+        await StartBothAsync();
+        await Until(() => _b.Engine.Snapshot.PeerRole == HaRole.Active);
+
+        CommandResult result = await _b.Engine.ExecuteAsync(new OperatorCommand.FailoverNow(), CancellationToken.None);
+
+        Assert.Equal(CommandResult.Refused("failover-now refused: the Active is reachable"), result);
+    }
+
+    [Fact]
+    public async Task The_Passive_takes_over_when_the_Active_goes_silent()
+    {
+        await StartBothAsync();
+        await Until(() => _b.Engine.Snapshot.PeerRole == HaRole.Active);
+
+        _a.Link.Silenced = true;
+        await Until(() => _b.Engine.Snapshot.Role == HaRole.Active);
+
+        Assert.True(_b.Engine.Snapshot.Epoch > _a.Engine.Snapshot.Epoch);
+        Assert.Contains(Locked(_b.Events), e => e.StartsWith("PeerLost: node-a silent on every path", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_state_that_cannot_be_saved_blocks_every_other_effect()
+    {
+        await StartBothAsync();
+        await Until(() => _b.Engine.Snapshot.PeerRole == HaRole.Active);
+        _b.Store.FailSaves = true;
+
+        _a.Link.Silenced = true;
+        await Until(() => Locked(_b.Events).Any(e => e.Contains("decision not applied", StringComparison.Ordinal)));
+        await Advance(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(HaRole.Passive, _b.Engine.Snapshot.Role);
+        Assert.DoesNotContain("ip take", Locked(_b.Log));
+    }
+
+    [Fact]
+    public async Task Rotating_the_key_on_each_node_in_turn_causes_no_failover()
+    {
+        await StartBothAsync();
+        await Until(() => _b.Engine.Snapshot.PeerRole == HaRole.Active);
+        var next = new PairKey(Enumerable.Repeat((byte)0x5a, 32).ToArray());
+
+        await _a.Engine.RotateKeyAsync(next, CancellationToken.None);
+        await Advance(TimeSpan.FromSeconds(20));
+        await _b.Engine.RotateKeyAsync(next, CancellationToken.None);
+        await Advance(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(HaRole.Active, _a.Engine.Snapshot.Role);
+        Assert.Equal(HaRole.Passive, _b.Engine.Snapshot.Role);
+        Assert.Equal(0, _a.Engine.Rejections[RejectReason.BadSignature] + _b.Engine.Rejections[RejectReason.BadSignature]);
+        Assert.Equal(next, _b.Store.Keys!.Current);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _a.Engine.DisposeAsync();
+        await _b.Engine.DisposeAsync();
+    }
+
+    private async Task StartBothAsync()
+    {
+        await _a.Engine.StartAsync(CancellationToken.None);
+        await _b.Engine.StartAsync(CancellationToken.None);
+    }
+
+    private async Task Advance(TimeSpan by)
+    {
+        for (TimeSpan t = TimeSpan.Zero; t < by; t += TimeSpan.FromMilliseconds(100))
+        {
+            await StepAsync();
+        }
+    }
+
+    /// <summary>Steps virtual time (100 ms at a time) until the condition holds; 60 virtual seconds at most.</summary>
+    private async Task Until(Func<bool> condition)
+    {
+        for (int step = 0; step < 600 && !condition(); step++)
+        {
+            await StepAsync();
+        }
+
+        Assert.True(condition(), $"not reached; a: {string.Join(" | ", Locked(_a.Events))}; b: {string.Join(" | ", Locked(_b.Events))}");
+    }
+
+    /// <summary>
+    /// Advances virtual time only once both loops are parked and no frame is in flight, so a busy
+    /// machine can never make virtual heartbeats look late.
+    /// </summary>
+    private async Task StepAsync()
+    {
+        bool Idle() => _a.Engine.IsIdle && _b.Engine.IsIdle && _aToB.Reader.Count == 0 && _bToA.Reader.Count == 0;
+        var patience = System.Diagnostics.Stopwatch.StartNew();
+        while (!(Idle() && await Task.Delay(1).ContinueWith(_ => Idle(), TaskScheduler.Default)))
+        {
+            Assert.True(patience.Elapsed < TimeSpan.FromSeconds(20), "engine loops never went idle");
+            await Task.Delay(1);
+        }
+
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+    }
+
+    private static List<string> Locked(List<string> list)
+    {
+        lock (list)
+        {
+            return [.. list];
+        }
+    }
+
+    private sealed class Side
+    {
+        public Side(string id, string peer, MemoryLink link, TimeProvider time)
+        {
+            Link = link;
+            Store = new MemoryStore(new HaPersistedState(HaRole.Passive, 0, peer, false, time.GetUtcNow(), "paired"), new PairKeyRing(Key), Log);
+            var host = new RecordingHost(Log);
+            var ports = new HaPorts(Store, link, new UnusedFencer(), host, host, new UnusedProbe(), new EventLog(Events));
+            Engine = new FailoverEngine(id, Settings, ports, time);
+        }
+
+        public List<string> Log { get; } = [];
+
+        public List<string> Events { get; } = [];
+
+        public MemoryLink Link { get; }
+
+        public MemoryStore Store { get; }
+
+        public FailoverEngine Engine { get; }
+    }
+
+    /// <summary>Two paths over in-memory channels; Silenced drops everything this side publishes.</summary>
+    private sealed class MemoryLink(ChannelReader<PeerFrame> incoming, ChannelWriter<PeerFrame> outgoing) : IPeerLink
+    {
+        public bool Silenced { get; set; }
+
+        public ChannelReader<PeerFrame> Incoming => incoming;
+
+        public Task StartAsync(Func<long, ReadOnlyMemory<byte>> willPayload, CancellationToken cancellationToken)
+        {
+            _ = willPayload(1);
+            return Task.CompletedTask;
+        }
+
+        public async ValueTask PublishAsync(PeerChannel channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+        {
+            if (Silenced)
+            {
+                return;
+            }
+
+            await outgoing.WriteAsync(new PeerFrame(channel, "p1", payload), cancellationToken);
+            await outgoing.WriteAsync(new PeerFrame(channel, "p2", payload), cancellationToken);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private sealed class MemoryStore(HaPersistedState state, PairKeyRing keys, List<string> log) : IHaStateStore
+    {
+        public HaPersistedState State { get; private set; } = state;
+
+        public PairKeyRing? Keys { get; private set; } = keys;
+
+        public bool FailSaves { get; set; }
+
+        public Task<HaPersistedState> LoadAsync(CancellationToken cancellationToken) => Task.FromResult(State);
+
+        public Task SaveAsync(HaPersistedState state, CancellationToken cancellationToken)
+        {
+            if (FailSaves)
+            {
+                throw new IOException("disk full");
+            }
+
+            lock (log)
+            {
+                log.Add($"save {state.Role}");
+            }
+
+            State = state;
+            return Task.CompletedTask;
+        }
+
+        public Task<PairKeyRing?> LoadKeysAsync(CancellationToken cancellationToken) => Task.FromResult(Keys);
+
+        public Task SaveKeysAsync(PairKeyRing keys, CancellationToken cancellationToken)
+        {
+            Keys = keys;
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Shared IP and managed services in one recorder: each call appends to the side's ordered log.</summary>
+    private sealed class RecordingHost(List<string> log) : ISharedAddress, IManagedServices
+    {
+        private bool _running;
+
+        public bool IsHeld { get; private set; }
+
+        public Task TakeAsync(CancellationToken cancellationToken) => Record("ip take", () => IsHeld = true);
+
+        public Task ReleaseAsync(CancellationToken cancellationToken) => Record("ip release", () => IsHeld = false);
+
+        public Task StartAsync(CancellationToken cancellationToken) => Record("services start", () => _running = true);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Record("services stop", () => _running = false);
+
+        public Task<bool> VerifyStoppedAsync(CancellationToken cancellationToken) => Task.FromResult(!_running);
+
+        private Task Record(string entry, Action apply)
+        {
+            apply();
+            lock (log)
+            {
+                log.Add(entry);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Fencing is disabled in these settings: a call is a bug.</summary>
+    private sealed class UnusedFencer : IPeerFencer
+    {
+        public Task<FenceResult> FenceAsync(CancellationToken cancellationToken) => throw new InvalidOperationException("fencing is disabled");
+
+        public Task<FenceResult> CheckAsync(CancellationToken cancellationToken) => throw new InvalidOperationException("fencing is disabled");
+    }
+
+    /// <summary>No connectivity targets are configured: a call is a bug.</summary>
+    private sealed class UnusedProbe : IConnectivityProbe
+    {
+        public Task<bool> ReachesAsync(ConnectivityTarget target, CancellationToken cancellationToken) => throw new InvalidOperationException("no targets configured");
+    }
+
+    private sealed class EventLog(List<string> events) : IHaEvents
+    {
+        public void Record(HaTransition transition, DateTimeOffset at)
+        {
+            lock (events)
+            {
+                events.Add($"history: {transition.From}→{transition.To} {transition.Cause}");
+            }
+        }
+
+        public void Notify(HaEventKind kind, string message, DateTimeOffset at)
+        {
+            lock (events)
+            {
+                events.Add($"{kind}: {message}");
+            }
+        }
+    }
+}
