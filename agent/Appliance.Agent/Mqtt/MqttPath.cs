@@ -296,7 +296,7 @@ internal sealed class MqttPath : IAsyncDisposable
     {
         // Until this path first connects it shares the link's start generation with the other paths, so a
         // crash's will counts on every path; each later reconnect takes a fresh one (Sparkplug bdSeq).
-        var generation = Interlocked.Read(ref _successfulConnects) == 0 ? _hooks.StartGeneration : _hooks.NextGeneration();
+        var generation = Volatile.Read(ref _successfulConnects) == 0 ? _hooks.StartGeneration : _hooks.NextGeneration();
         Interlocked.Exchange(ref _generation, generation);
         var will = _willPayload!(generation).ToArray();
         MqttClientOptions clientOptions;
