@@ -34,6 +34,15 @@ public sealed class FailoverEngine : IAsyncDisposable
     private readonly Channel<Work> _inputs = Channel.CreateBounded<Work>(
         new BoundedChannelOptions(InputCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
+    /// <summary>
+    /// Frames waiting for the link, in the order the machine decided them. The loop never awaits the
+    /// network: a frozen broker could hold a publish for the link's OperationTimeout, and the peer
+    /// deadline must not wait behind it. Bounded; when full the oldest frame (a stale heartbeat) goes.
+    /// </summary>
+    private readonly Channel<(PeerChannel Channel, byte[] Frame)> _outbox = Channel.CreateBounded<(PeerChannel, byte[])>(
+        new BoundedChannelOptions(OutboxCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
+
+    private const int OutboxCapacity = 64;
     private readonly CancellationTokenSource _stop = new();
     private readonly string _bootId;
     private HeartbeatCodec? _codec;
@@ -46,6 +55,7 @@ public sealed class FailoverEngine : IAsyncDisposable
     private int _pumping;
     private Task _loop = Task.CompletedTask;
     private Task _pump = Task.CompletedTask;
+    private Task _sender = Task.CompletedTask;
 
     public FailoverEngine(string nodeId, HaSettings settings, HaPorts ports, TimeProvider time, Func<string>? healthSummary = null)
     {
@@ -95,6 +105,7 @@ public sealed class FailoverEngine : IAsyncDisposable
         await _inputs.Writer.WriteAsync(new Work(new HaInput.Start(persisted)), cancellationToken);
         _loop = Task.Run(() => RunLoopAsync(_stop.Token), CancellationToken.None);
         _pump = Task.Run(() => PumpFramesAsync(_stop.Token), CancellationToken.None);
+        _sender = Task.Run(() => SendFramesAsync(_stop.Token), CancellationToken.None);
     }
 
     /// <summary>Queues an operator command and waits for the machine's answer (ok, or a refusal saying why).</summary>
@@ -127,7 +138,8 @@ public sealed class FailoverEngine : IAsyncDisposable
         _inputs.Writer.TryComplete();
         try
         {
-            await Task.WhenAll(_loop, _pump);
+            _outbox.Writer.TryComplete();
+            await Task.WhenAll(_loop, _pump, _sender);
         }
         catch (OperationCanceledException)
         {
@@ -331,8 +343,8 @@ public sealed class FailoverEngine : IAsyncDisposable
                 });
                 break;
             case HaEffect.Publish publish when _codec is not null:
-                byte[] frame = _codec.Encode(ToMessage(publish.Message, now.Wall));
-                await Survive("publish", now, () => _ports.Link.PublishAsync(publish.Channel, frame, cancellationToken).AsTask());
+                // Encoded here, so sequence numbers follow the machine's order; sent beside the loop.
+                _outbox.Writer.TryWrite((publish.Channel, _codec.Encode(ToMessage(publish.Message, now.Wall))));
                 break;
             case HaEffect.Notify notify:
                 _ports.Events.Notify(notify.Kind, notify.Message, now.Wall);
@@ -358,6 +370,14 @@ public sealed class FailoverEngine : IAsyncDisposable
     }
 
     /// <summary>An effect that failed is announced, not fatal: the role decision stands (it is persisted).</summary>
+    private async Task SendFramesAsync(CancellationToken cancellationToken)
+    {
+        await foreach ((PeerChannel channel, byte[] frame) in _outbox.Reader.ReadAllAsync(cancellationToken))
+        {
+            await Survive("publish", Now, () => _ports.Link.PublishAsync(channel, frame, cancellationToken).AsTask());
+        }
+    }
+
     private async Task Survive(string what, HaClock now, Func<Task> action)
     {
         try
