@@ -178,7 +178,7 @@ public sealed class BmcAgentTests(SimulatedBmcAgent fixture) : IClassFixture<Sim
     public async Task Set_password_reads_stdin_and_the_new_password_logs_in_with_ipmitool()
     {
         const string password = "Fresh-Pa55word";
-        var result = await CtlProcess.RunAsync(["--socket", fixture.Agent.SocketPath, "bmc", "user", "set-password", "--id", "3"], stdin: password + "\n");
+        var result = await SetPasswordAsync(3, password + "\n");
 
         Assert.Equal((0, "password of BMC user 3 set\n"), (result.ExitCode, result.StdOut));
         Assert.Equal(0, await IpmitoolAsOperAsync(password));
@@ -192,7 +192,7 @@ public sealed class BmcAgentTests(SimulatedBmcAgent fixture) : IClassFixture<Sim
     [Fact]
     public async Task Set_password_with_nothing_on_stdin_changes_nothing()
     {
-        var result = await CtlProcess.RunAsync(["--socket", fixture.Agent.SocketPath, "bmc", "user", "set-password", "--id", "4"], stdin: "");
+        var result = await SetPasswordAsync(4, "");
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("no password on stdin", result.StdErr, StringComparison.Ordinal);
     }
@@ -200,7 +200,7 @@ public sealed class BmcAgentTests(SimulatedBmcAgent fixture) : IClassFixture<Sim
     [Fact]
     public async Task A_too_short_password_is_refused_without_echoing_it()
     {
-        var result = await CtlProcess.RunAsync(["--socket", fixture.Agent.SocketPath, "bmc", "user", "set-password", "--id", "4"], stdin: "xyzzy12\n");
+        var result = await SetPasswordAsync(4, "xyzzy12\n");
         Assert.Equal(1, result.ExitCode);
         Assert.Equal("appliancectl: password '<7 characters>' is invalid: length must be 8–20 characters\n", result.StdErr);
         Assert.DoesNotContain("xyzzy12", fixture.Agent.OutputText, StringComparison.Ordinal);
@@ -226,6 +226,9 @@ public sealed class BmcAgentTests(SimulatedBmcAgent fixture) : IClassFixture<Sim
         var error = JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync(), ApiJsonContext.Default.ApiError)!;
         Assert.Equal("action 'explode' is invalid: on, off, cycle or soft", error.Error);
     }
+
+    private Task<CtlProcess.Result> SetPasswordAsync(int id, string stdin) =>
+        CtlProcess.RunAsync(["--socket", fixture.Agent.SocketPath, "bmc", "user", "set-password", "--id", id.ToString(CultureInfo.InvariantCulture)], stdin: stdin);
 
     private async Task<BmcLanConfig> NetShowAsync()
     {
