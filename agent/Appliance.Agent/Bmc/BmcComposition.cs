@@ -55,16 +55,40 @@ public static class BmcComposition
         }
 
         services.AddSingleton<IHealthEventSink, HistoryHealthSink>();
-        services.AddHostedService(sp => new HardwareHealthService(
-            new HardwareHealthPoller(parts.Bmc, sp.GetRequiredService<IHealthEventSink>(), sp.GetRequiredService<TimeProvider>(), parts.HealthPollInterval)));
+        services.AddHostedService(sp =>
+        {
+            var time = sp.GetRequiredService<TimeProvider>();
+            var poller = new HardwareHealthPoller(parts.Bmc, sp.GetRequiredService<IHealthEventSink>(), time, parts.HealthPollInterval);
+            return new HardwareHealthService(poller, parts.HealthPollInterval, time, sp.GetRequiredService<ILogger<HardwareHealthService>>());
+        });
         return services;
     }
 }
 
-/// <summary>Runs the hardware health poller for the agent's lifetime.</summary>
-public sealed class HardwareHealthService(HardwareHealthPoller poller) : BackgroundService
+/// <summary>
+/// Runs the hardware health poller for the agent's lifetime. An unexpected failure restarts it after one period:
+/// a health-monitoring bug must never stop the host (BackgroundService's default), which runs the HA engine.
+/// </summary>
+public sealed partial class HardwareHealthService(HardwareHealthPoller poller, TimeSpan period, TimeProvider time, ILogger<HardwareHealthService> logger) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => poller.RunAsync(stoppingToken);
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await poller.RunAsync(stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogPollerFailed(e, period);
+                await Task.Delay(period, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Hardware health polling failed; restarting in {Period}")]
+    private partial void LogPollerFailed(Exception exception, TimeSpan period);
 }
 
 /// <summary>Records every hardware health event in the status history and the log.</summary>
