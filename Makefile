@@ -6,7 +6,7 @@ PREFIX ?= /opt/appliance
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: build test test-deps run bench clean ctl
+.PHONY: build test test-deps run bench clean ctl demo
 
 build:
 	$(DOTNET) build Appliance.sln -c $(CONFIG) -warnaserror
@@ -34,3 +34,7 @@ bench: test-deps build
 # appliancectl against the agent `make run` started: make ctl ARGS="history --limit 5"
 ctl:
 	@tools/Appliance.Ctl/bin/$(CONFIG)/net10.0/appliancectl $(ARGS)
+
+# Two agents on loopback: SIGKILL failover, rejoin, planned switch back (tools/dev/demo.sh).
+demo: build
+	tools/dev/demo.sh

@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting.Systemd;
 
-// Exit codes: 0 clean stop, 2 invalid configuration, 3 store cannot be opened.
+// Exit codes: 0 clean stop, 2 invalid configuration, 3 store cannot be opened, 4 a listener cannot bind.
 var configuration = new ConfigurationManager();
 try
 {
@@ -75,7 +75,7 @@ using (store)
     builder.Services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
     builder.Services.AddSingleton<LoopProgress>();
     builder.Services.AddSingleton(sp => new TransitionHooks(options.Ha.Hooks, new ProcessCommandRunner(), sp.GetRequiredService<ILogger<TransitionHooks>>(),
-        result => store.AppendHistory("hook", $"{result.Trigger} hook {result.Hook}: {result.Summary}", "ha transition")));
+        result => store.AppendHistory("hook", result.Summary, "ha transition")));
     builder.Services.AddSingleton<IHaEvents, HaEventsSink>();
     builder.Services.AddBmc(bmcParts);
     builder.Services.AddSingleton(sp => HaComposition.CreatePorts(options, sp.GetRequiredService<IPeerFencer>(), sp.GetRequiredService<ILoggerFactory>()));
@@ -97,7 +97,17 @@ using (store)
 
     var app = builder.Build();
     ApiEndpoints.Map(app);
-    await app.StartAsync().ConfigureAwait(false);
+    try
+    {
+        await app.StartAsync().ConfigureAwait(false);
+    }
+    catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
+    {
+        // A port or socket already taken (another agent, another broker): one clear line, not a stack.
+        Console.Error.WriteLine($"appliance-agent: cannot start listening: {e.Message} (Appliance:Api:*, Appliance:Ha:PeerLink:EmbeddedBroker:*)");
+        return 4;
+    }
+
     if (!OperatingSystem.IsWindows())
     {
         File.SetUnixFileMode(options.Api.SocketPath, options.Api.ParseSocketMode()!.Value);

@@ -14,6 +14,8 @@ needed=(
   ip:iproute2
   openssl:openssl
   systemd-analyze:systemd
+  debootstrap:debootstrap
+  systemd-nspawn:systemd-container
 )
 
 missing=()

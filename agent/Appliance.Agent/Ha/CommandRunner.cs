@@ -53,11 +53,18 @@ public interface ICommandRunner
 /// <summary>Runs commands with CliWrap; at the timeout the whole process tree is killed.</summary>
 public sealed class ProcessCommandRunner : ICommandRunner
 {
+    /// <summary>
+    /// After the process exits, output still arriving is read this long. A hook that leaves a background
+    /// child holding its stdout must not turn into a timeout (and lose its exit code).
+    /// </summary>
+    private static readonly TimeSpan DrainAfterExit = TimeSpan.FromMilliseconds(500);
+
     public async Task<CommandOutcome> RunAsync(CommandSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var stdout = new BoundedCapture(spec.OutputLimitBytes);
-        var stderr = new BoundedCapture(spec.OutputLimitBytes);
+        var drainEnds = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stdout = new BoundedCapture(spec.OutputLimitBytes, drainEnds.Task);
+        var stderr = new BoundedCapture(spec.OutputLimitBytes, drainEnds.Task);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(spec.Timeout);
         var clock = Stopwatch.StartNew();
@@ -74,7 +81,9 @@ public sealed class ProcessCommandRunner : ICommandRunner
         try
         {
             // The forceful token makes CliWrap kill the process tree, so a hook's children die with it.
-            CommandResult result = await command.ExecuteAsync(deadline.Token);
+            CommandTask<CommandResult> running = command.ExecuteAsync(deadline.Token);
+            _ = EndDrainAfterExitAsync(running.ProcessId, drainEnds, deadline.Token);
+            CommandResult result = await running;
             return Outcome(result.ExitCode, timedOut: false, startError: null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -90,12 +99,35 @@ public sealed class ProcessCommandRunner : ICommandRunner
             exitCode, stdout.Text, stderr.Text, timedOut, stdout.Truncated || stderr.Truncated, startError, clock.Elapsed);
     }
 
+    private static async Task EndDrainAfterExitAsync(int processId, TaskCompletionSource drainEnds, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using Process process = Process.GetProcessById(processId);
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (ArgumentException)
+        {
+            // Already exited and reaped.
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        await Task.Delay(DrainAfterExit, CancellationToken.None);
+        drainEnds.TrySetResult();
+    }
+
     private static string StartFailure(string executable, Win32Exception ex) =>
         File.Exists(executable) ? $"'{executable}' could not be executed ({(ex.InnerException ?? ex).Message})"
             : $"'{executable}' does not exist";
 
-    /// <summary>Keeps the first N bytes and keeps draining, so a chatty process never blocks on a full pipe.</summary>
-    private sealed class BoundedCapture(int limit)
+    /// <summary>
+    /// Keeps the first N bytes and keeps draining, so a chatty process never blocks on a full pipe. Stops
+    /// when <paramref name="drainEnds"/> completes (the process is gone; whoever still holds the pipe is not it).
+    /// </summary>
+    private sealed class BoundedCapture(int limit, Task drainEnds)
     {
         private readonly byte[] _kept = new byte[limit];
         private int _length;
@@ -107,9 +139,23 @@ public sealed class ProcessCommandRunner : ICommandRunner
         public async Task DrainAsync(Stream source, CancellationToken cancellationToken)
         {
             byte[] buffer = new byte[8192];
-            int read;
-            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            while (true)
             {
+                Task<int> reading = source.ReadAsync(buffer, cancellationToken).AsTask();
+                if (await Task.WhenAny(reading, drainEnds) != reading)
+                {
+                    // The pending read ends (faulted) when CliWrap disposes the pipe; observe it so it is not reported.
+                    _ = reading.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                    Truncated = true;
+                    return;
+                }
+
+                int read = await reading;
+                if (read == 0)
+                {
+                    return;
+                }
+
                 int keep = Math.Min(read, limit - _length);
                 buffer.AsSpan(0, keep).CopyTo(_kept.AsSpan(_length));
                 _length += keep;

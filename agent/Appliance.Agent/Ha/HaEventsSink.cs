@@ -17,6 +17,11 @@ public sealed partial class HaEventsSink(AgentStore store, TransitionHooks hooks
     public void Notify(HaEventKind kind, string message, DateTimeOffset at)
     {
         store.AppendHistory(kind.ToString(), message, "ha");
+        if (kind == HaEventKind.Conflict)
+        {
+            hooks.PostConflict(message);
+        }
+
         LogEvent(logger, kind, message);
     }
 

@@ -56,6 +56,9 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     /// <summary>The persisted role and epoch (what the engine will start from).</summary>
     public HaPersistedState Persisted => _haStore.Load();
 
+    /// <summary>Why a managed service failed to start or stop, or null when they are as the role wants.</summary>
+    public string? ServicesProblem => _ports.Services.Problem;
+
     /// <summary>The engine loop died: fatal, the main loop stops feeding the watchdog.</summary>
     public bool EngineFaulted => _engine?.Completion.IsFaulted == true;
 

@@ -57,6 +57,10 @@ public sealed partial class TransitionHooks : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _worker;
 
+    // The engine records a transition before any conflict can be detected, so a conflict hook gets the
+    // role and epoch the node actually has; Off/0 only if a conflict came before the first transition.
+    private volatile HaTransition _last = new(HaRole.Off, HaRole.Off, 0, "start");
+
     /// <param name="onResult">Receives every posted hook's result (the host records it in history).</param>
     public TransitionHooks(HooksOptions options, ICommandRunner runner, ILogger<TransitionHooks> logger, Action<HookResult> onResult)
     {
@@ -80,7 +84,15 @@ public sealed partial class TransitionHooks : IAsyncDisposable
     public void Post(HaTransition transition)
     {
         ArgumentNullException.ThrowIfNull(transition);
+        _last = transition;
         Post(TriggerFor(transition.To), transition.To, transition.Epoch, transition.Cause);
+    }
+
+    /// <summary>Queues the conflict hooks with the role and epoch of the last posted transition (from IHaEvents.Notify).</summary>
+    public void PostConflict(string message)
+    {
+        HaTransition last = _last;
+        Post(HookTrigger.Conflict, last.To, last.Epoch, message);
     }
 
     /// <summary>Queues without waiting; a full queue is reported through the result callback, not thrown.</summary>

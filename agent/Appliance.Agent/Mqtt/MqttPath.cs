@@ -294,7 +294,9 @@ internal sealed class MqttPath : IAsyncDisposable
     /// </summary>
     private async Task<bool> ConnectAsync(CancellationToken cancellationToken)
     {
-        var generation = _hooks.NextGeneration();
+        // Until this path first connects it shares the link's start generation with the other paths, so a
+        // crash's will counts on every path; each later reconnect takes a fresh one (Sparkplug bdSeq).
+        var generation = Volatile.Read(ref _successfulConnects) == 0 ? _hooks.StartGeneration : _hooks.NextGeneration();
         Interlocked.Exchange(ref _generation, generation);
         var will = _willPayload!(generation).ToArray();
         MqttClientOptions clientOptions;
@@ -459,6 +461,7 @@ internal sealed class MqttPath : IAsyncDisposable
 
 /// <summary>What a path needs from its link: shared generation counter, incoming queue, last state, events.</summary>
 internal sealed record MqttPathHooks(
+    long StartGeneration,
     Func<long> NextGeneration,
     ChannelWriter<PeerFrame> Incoming,
     Func<byte[]?> LastState,

@@ -37,6 +37,7 @@ public sealed class MqttPeerLink : IPeerLink
             OnFrameDropped);
         var topics = new MqttTopics(options.PairId, options.NodeId, options.PeerNodeId);
         var hooks = new MqttPathHooks(
+            Interlocked.Increment(ref _generation),
             () => Interlocked.Increment(ref _generation),
             _incoming.Writer,
             () => _lastState,

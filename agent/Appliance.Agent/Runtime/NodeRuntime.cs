@@ -54,6 +54,11 @@ public sealed class NodeRuntime
             return (false, "failover engine stopped: see the journal");
         }
 
+        if (_ha.ServicesProblem is { } problem)
+        {
+            return (false, "managed services: " + problem); // an event, not a role change
+        }
+
         return _ha.Snapshot is { Conflict: { } conflict } ? (false, "HA conflict: " + conflict) : (true, "OK");
     }
 

@@ -72,4 +72,23 @@ public class ConfigValidationTests
         Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("/nonexistent/agent.json", agent.OutputText, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_taken_broker_port_stops_the_agent_with_one_line_and_exit_4()
+    {
+        using var temp = new TempDir();
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        squatter.Start();
+        var port = ((System.Net.IPEndPoint)squatter.LocalEndpoint).Port;
+        await using var agent = new AgentProcess(temp.File("data"), new Dictionary<string, string>
+        {
+            ["Appliance:Ha:PeerLink:EmbeddedBroker:BindAddress"] = "127.0.0.1",
+            ["Appliance:Ha:PeerLink:EmbeddedBroker:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        agent.Start();
+
+        Assert.Equal(4, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("appliance-agent: cannot start listening:", agent.OutputText, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", agent.OutputText, StringComparison.Ordinal); // no stack trace
+    }
 }

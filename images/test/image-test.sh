@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Boots the built image with systemd-nspawn -b (the image's systemd as PID 1) and checks the agent from
+# INSIDE the running container: commands run in the container's namespaces via nsenter (there is no
+# machined/system bus on the host, so machinectl / systemd-run -M cannot reach it).
+#   Usage: images/test/image-test.sh [OUTDIR]      (default ./out; needs OUTDIR/rootfs; root only)
+# Prints one PASS/FAIL line per check and exits non-zero if any check failed.
+# The image is booted with --volatile=overlay (writes go to a tmpfs) and --private-network (its own
+# loopback, so the agent's 127.0.0.1:8080 never collides with the host's), so the tree stays pristine.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${1:-$HERE/../../out}; OUT=$(cd "$OUT" && pwd)
+ROOTFS=$OUT/rootfs
+UNIT=appliance-agent.service
+BOOT_LOG=$OUT/image-test-console.log
+FAILS=0; PASSES=0
+
+pass() { PASSES=$((PASSES+1)); echo "PASS: $*"; }
+fail() { FAILS=$((FAILS+1)); echo "FAIL: $*"; }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+[ "$(id -u)" -eq 0 ] || { echo "image-test.sh: must run as root (systemd-nspawn, nsenter)" >&2; exit 1; }
+[ -x "$ROOTFS/opt/appliance/agent/appliance-agent" ] || { echo "image-test.sh: no image at $ROOTFS (run make image)" >&2; exit 1; }
+for tool in systemd-nspawn nsenter script unshare; do
+  command -v "$tool" >/dev/null || { echo "image-test.sh: $tool missing (apt-get install systemd-container util-linux bsdutils)" >&2; exit 1; }
+done
+
+# nspawn -b needs a TTY (without one the container's systemd exits at once): `script` provides a pty, also
+# in CI with no stdin. The private mount namespace with a tmpfs on /run/systemd/nspawn is needed because
+# /run is not a tmpfs on this host and nspawn refuses to clean up its propagation directory otherwise;
+# --register=no --keep-unit because there is no systemd/machined on the host.
+rm -f "$BOOT_LOG"
+T_START=$(now_ms)
+script -qfec "unshare -m --propagation private sh -c 'mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && exec systemd-nspawn -q -D \"$ROOTFS\" --register=no --keep-unit --private-network --volatile=overlay -b'" \
+  "$BOOT_LOG" </dev/null >/dev/null 2>&1 &
+SCRIPT_PID=$!
+cleanup() {
+  if kill -0 "$SCRIPT_PID" 2>/dev/null; then
+    # Last resort: SIGRTMIN+4 asks the container's systemd for a clean poweroff, then SIGKILL.
+    [ -n "${CPID:-}" ] && kill -s RTMIN+4 "$CPID" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$SCRIPT_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$SCRIPT_PID" 2>/dev/null
+    [ -n "${CPID:-}" ] && kill -KILL "$CPID" 2>/dev/null
+  fi
+  return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM   # runs the EXIT trap: the container is never left behind
+
+# The container's PID 1 is the process named "systemd" below our `script`.
+container_pid1() {
+  ps -e -o pid=,ppid=,comm= | awk -v root="$SCRIPT_PID" '
+    { parent[$1]=$2; comm[$1]=$3 }
+    END { for (p in comm) if (comm[p]=="systemd") { q=p; while (q in parent && q!=root && q>1) q=parent[q]; if (q==root) { print p; exit } } }'
+}
+CPID=
+for _ in $(seq 300); do CPID=$(container_pid1); [ -n "$CPID" ] && break; kill -0 "$SCRIPT_PID" 2>/dev/null || break; sleep 0.1; done
+if [ -z "$CPID" ]; then fail "container booted (no systemd PID 1 found; console log $BOOT_LOG)"; tail -20 "$BOOT_LOG"; exit 1; fi
+
+# Run a command inside the container (its mount/uts/ipc/net/pid namespaces and root), with a clean environment.
+IN() { nsenter -t "$CPID" -m -u -i -n -p -r -w env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 SYSTEMD_COLORS=0 "$@"; }
+prop() { IN systemctl show "$UNIT" -p "$1" --value; }
+# A systemd time span in whole seconds ("10s" -> 10); empty for anything else.
+secs() { sed -n 's/^\([0-9]*\)s$/\1/p' <<<"$1"; }
+is_running() { [ "$(prop ActiveState)/$(prop SubState)" = active/running ]; }
+
+# --- boot ---------------------------------------------------------------------------------------
+# systemctl needs the manager's private socket, which appears a moment after PID 1 starts.
+for _ in $(seq 300); do IN test -S /run/systemd/private && break; sleep 0.1; done
+STATE=$(IN timeout 60 systemctl is-system-running --wait 2>/dev/null)
+T_BOOTED=$(now_ms)
+FAILED_UNITS=$(IN systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')
+check "system boot finished: is-system-running=$STATE${FAILED_UNITS:+ (failed: $FAILED_UNITS)}" [ "$STATE" = running ]
+
+# --- READY through sd_notify ----------------------------------------------------------------------
+# Type=notify: the unit is only active once the agent itself sent READY=1 (NotifyAccess=main).
+for _ in $(seq 300); do [ "$(prop ActiveState)" = activating ] || break; sleep 0.1; done
+SHOW=$(IN systemctl show "$UNIT" -p Type,NotifyAccess,ActiveState,SubState,StatusText,WatchdogUSec,MainPID,NRestarts)
+echo "$SHOW" | sed 's/^/      /'
+check "agent unit Type=notify NotifyAccess=main as loaded by systemd" [ "$(prop Type)/$(prop NotifyAccess)" = notify/main ]
+check "agent active (running): READY=1 received" is_running
+check "agent STATUS= text reported: '$(prop StatusText)'" [ -n "$(prop StatusText)" ]
+
+# Everything below needs a running agent; without one, say so once and go straight to the shutdown.
+if is_running; then
+USERSPACE_US=$(IN systemctl show -p UserspaceTimestampMonotonic --value)
+EXEC_US=$(prop ExecMainStartTimestampMonotonic)
+READY_US=$(prop ActiveEnterTimestampMonotonic)
+if [ "${READY_US:-0}" -gt 0 ] && [ "${USERSPACE_US:-0}" -gt 0 ]; then
+  echo "      boot-to-READY: $(( (READY_US-USERSPACE_US)/1000 )) ms from the container's PID 1 start," \
+       "$(( (READY_US-EXEC_US)/1000 )) ms from the agent's exec; host: nspawn start -> boot finished $(( T_BOOTED-T_START )) ms"
+fi
+
+# --- watchdog armed and fed -------------------------------------------------------------------------
+WD=$(prop WatchdogUSec); WD_SEC=$(secs "$WD")
+check "watchdog armed: WatchdogUSec=$WD" [ "${WD_SEC:-0}" -gt 0 ]
+MAIN=$(prop MainPID)
+check "agent got WATCHDOG_USEC in its environment" IN grep -qz '^WATCHDOG_USEC=[1-9]' "/proc/$MAIN/environ"
+# The first ping comes half an interval after READY; measure between two pings after it.
+for _ in $(seq $(( ${WD_SEC:-10} * 10 ))); do [ "$(prop WatchdogTimestampMonotonic)" -gt 0 ] && break; sleep 0.1; done
+PING1=$(prop WatchdogTimestampMonotonic); sleep $(( ${WD_SEC:-10} / 2 + 1 )); PING2=$(prop WatchdogTimestampMonotonic)
+check "agent keeps feeding the watchdog (last ping advanced $(( (PING2-PING1)/1000 )) ms in $(( ${WD_SEC:-10} / 2 + 1 )) s)" $([ "${PING1:-0}" -gt 0 ] && [ "${PING2:-0}" -gt "$PING1" ] && echo true || echo false)
+
+# Waits until the unit runs again with a MainPID other than $1; echoes the elapsed ms or nothing.
+wait_restarted() {
+  local old=$1 limit_ms=$2 t0; t0=$(now_ms)
+  while [ $(( $(now_ms)-t0 )) -lt "$limit_ms" ]; do
+    local pid; pid=$(prop MainPID)
+    if [ "$pid" != "$old" ] && [ "$pid" != 0 ] && is_running; then echo $(( $(now_ms)-t0 )); return 0; fi
+    sleep 0.2
+  done
+  return 1
+}
+
+# --- a hung agent is killed by the watchdog and restarted ------------------------------------------
+RESTARTS=$(prop NRestarts); MAIN=$(prop MainPID)
+[ "${MAIN:-0}" -gt 1 ] && IN sh -c "kill -STOP $MAIN"   # never "kill 0": that would stop our own shell
+# Budget, from the loaded unit: WatchdogSec, then TimeoutAbortSec (a stopped process ignores SIGABRT until
+# SIGKILL), RestartSec, plus 15 s for the agent's own start-up on a loaded machine.
+ABORT_SEC=$(secs "$(prop TimeoutAbortUSec)"); RESTART_SEC=$(secs "$(prop RestartUSec)")
+LIMIT_MS=$(( (${WD_SEC:-10} + ${ABORT_SEC:-90} + ${RESTART_SEC:-0} + 15) * 1000 ))
+if ELAPSED=$(wait_restarted "$MAIN" "$LIMIT_MS"); then
+  pass "hung agent (SIGSTOP) restarted by the watchdog after $ELAPSED ms (WatchdogSec=${WD_SEC}s), new MainPID $(prop MainPID)"
+else
+  fail "hung agent (SIGSTOP pid $MAIN) not restarted within $LIMIT_MS ms: $(prop ActiveState)/$(prop SubState) MainPID=$(prop MainPID)"
+fi
+check "NRestarts incremented after the hang ($RESTARTS -> $(prop NRestarts))" [ "$(prop NRestarts)" -gt "$RESTARTS" ]
+check "systemd logged the watchdog timeout" IN sh -c "journalctl -u $UNIT --no-pager -o cat | grep -q 'Watchdog timeout'"
+IN journalctl -u "$UNIT" _PID=1 --no-pager -o short-monotonic | grep -E 'Watchdog|Killing|exited|dumped|Scheduled' | sed 's/^/      /'
+
+# --- a crashed agent is restarted by Restart=on-failure -------------------------------------------
+RESTARTS=$(prop NRestarts); MAIN=$(prop MainPID)
+[ "${MAIN:-0}" -gt 1 ] && IN sh -c "kill -KILL $MAIN"
+if ELAPSED=$(wait_restarted "$MAIN" 20000); then
+  pass "SIGKILLed agent restarted after $ELAPSED ms (Restart=on-failure), new MainPID $(prop MainPID)"
+else
+  fail "SIGKILLed agent (pid $MAIN) not restarted within 20 s: $(prop ActiveState)/$(prop SubState)"
+fi
+check "NRestarts incremented after the crash ($RESTARTS -> $(prop NRestarts))" [ "$(prop NRestarts)" -gt "$RESTARTS" ]
+
+# --- local API: Unix socket for appliancectl, TCP for load balancers --------------------------------
+SOCKET=$(IN sed -n 's/.*"SocketPath": *"\([^"]*\)".*/\1/p' /etc/appliance/agent.json); SOCKET=${SOCKET:-/run/appliance/agent.sock}
+check "socket $SOCKET is srw-rw---- root:root ($(IN stat -c '%A %U:%G' "$SOCKET" 2>&1))" [ "$(IN stat -c '%A %U:%G' "$SOCKET" 2>/dev/null)" = "srw-rw---- root:root" ]
+CTL_OUT=$(IN timeout 20 appliancectl status 2>&1); CTL_RC=$?
+echo "$CTL_OUT" | head -8 | sed 's/^/      /'
+check "appliancectl status as root: exit 0 with output" $([ "$CTL_RC" -eq 0 ] && [ -n "$CTL_OUT" ] && echo true || echo false)
+IN sh -c 'id appliance-test >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin appliance-test'
+USER_OUT=$(IN timeout 20 setpriv --reuid=appliance-test --regid=appliance-test --clear-groups --inh-caps=-all --bounding-set=-all appliancectl status 2>&1); USER_RC=$?
+check "appliancectl status as an unprivileged user refused (exit $USER_RC: $(echo "$USER_OUT" | head -1))" $([ "$USER_RC" -eq 1 ] || [ "$USER_RC" -eq 3 ] && echo true || echo false)
+
+TCP_ADDR=$(IN sed -n 's/.*"TcpAddress": *"\([^"]*\)".*/\1/p' /etc/appliance/agent.json); TCP_ADDR=${TCP_ADDR:-127.0.0.1}
+TCP_PORT=$(IN sed -n 's/.*"TcpPort": *\([0-9]*\).*/\1/p' /etc/appliance/agent.json); TCP_PORT=${TCP_PORT:-8080}
+http_get() { IN timeout 10 bash -c "exec 3<>/dev/tcp/$TCP_ADDR/$TCP_PORT && printf 'GET %s HTTP/1.1\r\nHost: appliance\r\nConnection: close\r\n\r\n' '$1' >&3 && cat <&3"; }
+HEALTH=$(http_get /check_health | tr -d '\r')
+check "GET http://$TCP_ADDR:$TCP_PORT/check_health -> $(echo "$HEALTH" | head -1)" grep -q '^HTTP/1.1 200' <<<"$HEALTH"
+HA=$(http_get /UVMInterface/api/HighAvailability | tr -d '\r')
+check "GET /UVMInterface/api/HighAvailability -> $(grep -o '"Role":[^,}]*' <<<"$HA")" grep -q '"Role": *"Off"' <<<"$HA"
+
+# --- journal: the agent's own lines carry syslog priorities ----------------------------------------
+JSON=$(IN journalctl _SYSTEMD_UNIT="$UNIT" -o json --no-pager --output-fields=PRIORITY,MESSAGE)
+LINES=$(grep -c '"MESSAGE"' <<<"$JSON")
+PRIOS=$(grep -o '"PRIORITY":"[0-7]"' <<<"$JSON" | sort | uniq -c | awk '{gsub(/[^0-9]/,"",$2); printf "%s:%s ", $2, $1}')
+check "journal has $LINES agent lines with priorities (priority:count ${PRIOS% })" $([ "$LINES" -gt 0 ] && [ "$(grep -c '"PRIORITY":"[0-7]"' <<<"$JSON")" -eq "$LINES" ] && echo true || echo false)
+# journald gives every plain stdout line PRIORITY 6, so the level only counts if the agent wrote the
+# systemd "<N>" prefix and journald consumed it: no leftover prefix and no default "info: " formatter.
+RAW=$(grep -cE '"MESSAGE":"(<[0-7]>|(info|warn|fail|crit|dbug|trce): )' <<<"$JSON")
+check "agent logs in the systemd format (lines left with a raw level prefix: $RAW)" [ "$RAW" -eq 0 ]
+
+else
+  fail "agent not running ($(prop ActiveState)/$(prop SubState), NRestarts=$(prop NRestarts)): watchdog, restart, API and journal checks not run"
+  IN journalctl -u "$UNIT" --no-pager -o cat -n 15 | sed 's/^/      /'
+fi
+
+# --- graceful stop, then poweroff -------------------------------------------------------------------
+T0=$(now_ms); IN systemctl stop "$UNIT"; STOP_MS=$(( $(now_ms)-T0 ))
+check "agent stopped gracefully in $STOP_MS ms (Result=$(prop Result), not killed by TimeoutStopSec)" $([ "$(prop Result)" = success ] && [ "$STOP_MS" -le 5000 ] && echo true || echo false)
+
+T0=$(now_ms); IN systemctl poweroff --no-block
+for _ in $(seq 300); do kill -0 "$SCRIPT_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$SCRIPT_PID" 2>/dev/null; then
+  fail "container did not power off within 30 s"
+else
+  wait "$SCRIPT_PID"; RC=$?
+  check "container powered off cleanly in $(( $(now_ms)-T0 )) ms (nspawn exit $RC)" [ "$RC" -eq 0 ]
+fi
+
+echo "image-test: $PASSES passed, $FAILS failed (total $(( ($(now_ms)-T_START)/1000 )) s; console log $BOOT_LOG)"
+[ "$FAILS" -eq 0 ]

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Appliance.Core.Api;
+using Appliance.Core.Failover;
+
+namespace Appliance.Tests.Fixtures;
+
+/// <summary>
+/// Two real agent processes paired over MQTT: by default each with its embedded broker on a free
+/// loopback port pointing at the other's; or both on external brokers. Roles are read the way a load
+/// balancer reads them: GET /UVMInterface/api/HighAvailability.
+/// </summary>
+public sealed class AgentPair : IAsyncDisposable
+{
+    private readonly TempDir _temp = new();
+    private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
+
+    private AgentPair(Func<string, int, Dictionary<string, string>> settingsFor)
+    {
+        var brokerPorts = new[] { FreePort.Tcp(), FreePort.Tcp() };
+        BrokerPorts = brokerPorts;
+        A = new AgentProcess(_temp.File("a"), settingsFor("a", brokerPorts[0]));
+        B = new AgentProcess(_temp.File("b"), settingsFor("b", brokerPorts[1]));
+    }
+
+    public AgentProcess A { get; }
+
+    public AgentProcess B { get; }
+
+    public IReadOnlyList<int> BrokerPorts { get; }
+
+    /// <summary>Embedded brokers: A's link goes to B's broker and back (two paths per node).</summary>
+    public static Task<AgentPair> StartEmbeddedAsync(IDictionary<string, string>? extra = null) =>
+        StartAsync(new AgentPair((name, port) => Merge(extra, new Dictionary<string, string>
+        {
+            ["Appliance:NodeName"] = name,
+            ["Appliance:Ha:PeerLink:EmbeddedBroker:BindAddress"] = "127.0.0.1",
+            ["Appliance:Ha:PeerLink:EmbeddedBroker:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        })), embedded: true);
+
+    /// <summary>External brokers only (Mosquitto): each broker is one path for both nodes.</summary>
+    public static Task<AgentPair> StartExternalAsync(IReadOnlyList<int> brokerPorts, IDictionary<string, string>? extra = null) =>
+        StartAsync(new AgentPair((name, _) =>
+        {
+            var settings = new Dictionary<string, string>
+            {
+                ["Appliance:NodeName"] = name,
+                ["Appliance:Ha:PeerLink:EmbeddedBroker:Enabled"] = "false",
+            };
+            for (var i = 0; i < brokerPorts.Count; i++)
+            {
+                settings[$"Appliance:Ha:PeerLink:ExternalBrokers:{i}:Host"] = "127.0.0.1";
+                settings[$"Appliance:Ha:PeerLink:ExternalBrokers:{i}:Port"] = brokerPorts[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            return Merge(extra, settings);
+        }), embedded: false);
+
+    private static async Task<AgentPair> StartAsync(AgentPair pair, bool embedded)
+    {
+        pair.A.Start();
+        pair.B.Start();
+        await pair.A.WaitReadyAsync();
+        await pair.B.WaitReadyAsync();
+        await pair.EstablishAsync(pair.A, embedded ? pair.BrokerPorts[1] : 1);
+        await pair.EstablishAsync(pair.B, embedded ? pair.BrokerPorts[0] : 1);
+        await pair.WaitForAsync(() => pair.ExactlyOneActiveAsync(), TimeSpan.FromSeconds(30), "one Active and one Passive after pairing");
+        return pair;
+    }
+
+    public async Task EstablishAsync(AgentProcess node, int peerBrokerPort)
+    {
+        using var http = node.CreateLocalClient();
+        using var response = await http.PostAsJsonAsync("api/v1/ha/establish",
+            new EstablishRequest("127.0.0.1", peerBrokerPort, Convert.ToBase64String(_key)), ApiJsonContext.Default.EstablishRequest);
+        var result = (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!;
+        Assert.True(result.Ok, $"establish on {node.DataDir}: {result.Message}");
+    }
+
+    /// <summary>The role a load balancer sees, or null when the node does not answer.</summary>
+    public static async Task<string?> RoleAsync(AgentProcess node)
+    {
+        if (node.HasExited)
+        {
+            return null;
+        }
+
+        using var http = node.CreateTcpClient();
+        http.Timeout = TimeSpan.FromSeconds(2);
+        try
+        {
+            var body = await http.GetFromJsonAsync("UVMInterface/api/HighAvailability", ApiJsonContext.Default.HighAvailabilityRole);
+            return body?.Role;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return null; // stopped (SIGSTOP) or gone
+        }
+    }
+
+    public async Task<bool> ExactlyOneActiveAsync()
+    {
+        var roles = await Task.WhenAll(RoleAsync(A), RoleAsync(B));
+        return roles.Count(r => r == "Active") == 1 && roles.Count(r => r == "Passive") == 1;
+    }
+
+    public async Task<AgentProcess> ActiveAsync() => await RoleAsync(A) == "Active" ? A : B;
+
+    public AgentProcess Other(AgentProcess node) => node == A ? B : A;
+
+    public static async Task<HaStatus> HaStatusAsync(AgentProcess node)
+    {
+        using var http = node.CreateLocalClient();
+        return (await http.GetFromJsonAsync("api/v1/ha/status", ApiJsonContext.Default.HaStatus))!;
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; returns how long that took.</summary>
+    public async Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (await condition())
+            {
+                return clock.Elapsed;
+            }
+
+            await Task.Delay(10);
+        }
+
+        throw new TimeoutException($"not within {timeout}: {what}\n--- A ---\n{A.OutputText}\n--- B ---\n{B.OutputText}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in new[] { A, B })
+        {
+            if (!node.HasExited)
+            {
+                try
+                {
+                    node.Signal(Signals.SIGCONT);
+                }
+                catch (InvalidOperationException)
+                {
+                    // already gone
+                }
+            }
+
+            await node.DisposeAsync();
+        }
+
+        _temp.Dispose();
+    }
+
+    private static Dictionary<string, string> Merge(IDictionary<string, string>? extra, Dictionary<string, string> settings)
+    {
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+}

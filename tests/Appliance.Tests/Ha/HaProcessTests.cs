@@ -1,0 +1,114 @@
+using System.Net.Http.Json;
+using Appliance.Core.Api;
+using Appliance.Tests.Fixtures;
+using Appliance.Tests.Mqtt;
+
+namespace Appliance.Tests.Ha;
+
+/// <summary>Two real agents, real brokers, real signals; roles read through the load-balancer endpoint.</summary>
+public class HaProcessTests
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Sigkill_of_the_active_fails_over_then_it_rejoins_passive_and_a_planned_switch_brings_it_back()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var active = await pair.ActiveAsync();
+        var passive = pair.Other(active);
+
+        active.Signal(Signals.SIGKILL);
+        await active.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active", Generous, "the Passive takes over after SIGKILL");
+
+        active.Start(); // same data dir: its persisted role was Active
+        await active.WaitReadyAsync();
+        await pair.WaitForAsync(pair.ExactlyOneActiveAsync, Generous, "the restarted node rejoins");
+        Assert.Equal("Passive", await AgentPair.RoleAsync(active)); // never comes up Active next to an Active peer
+
+        using var http = active.CreateLocalClient();
+        using var response = await http.PostAsJsonAsync("api/v1/ha/become-primary", new SwitchRequest(false, false), ApiJsonContext.Default.SwitchRequest);
+        var result = (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!;
+        Assert.True(result.Ok, result.Message);
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(active) == "Active" && await AgentPair.RoleAsync(passive) == "Passive",
+            Generous, "planned switch back");
+        active.AssertNoErrorsLogged();
+        passive.AssertNoErrorsLogged();
+    }
+
+    [Fact]
+    public async Task Sigstop_of_the_active_is_a_silent_loss_and_after_sigcont_exactly_one_active_remains()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var active = await pair.ActiveAsync();
+        var passive = pair.Other(active);
+
+        active.Signal(Signals.SIGSTOP);
+        var took = await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active", Generous, "takeover after silent loss");
+        Assert.True(took >= TimeSpan.FromSeconds(2), $"a silent loss must wait for PartnerFailoverTimeout (3 s), took {took}");
+
+        active.Signal(Signals.SIGCONT);
+        await pair.WaitForAsync(pair.ExactlyOneActiveAsync, Generous, "one Active after the stopped node resumes");
+        Assert.Equal("Active", await AgentPair.RoleAsync(passive)); // the newer epoch wins
+    }
+
+    [Fact]
+    public async Task A_planned_switch_never_shows_two_actives()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var active = await pair.ActiveAsync();
+        var passive = pair.Other(active);
+        using var sampling = new CancellationTokenSource();
+        var both = 0;
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                var roles = await Task.WhenAll(AgentPair.RoleAsync(active), AgentPair.RoleAsync(passive));
+                if (roles.All(r => r == "Active"))
+                {
+                    Interlocked.Increment(ref both);
+                }
+            }
+        });
+
+        using var http = active.CreateLocalClient();
+        using var response = await http.PostAsJsonAsync("api/v1/ha/become-backup", new SwitchRequest(false, false), ApiJsonContext.Default.SwitchRequest);
+        Assert.True((await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!.Ok);
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active" && await AgentPair.RoleAsync(active) == "Passive", Generous, "switch");
+        await sampling.CancelAsync();
+        await sampler;
+        Assert.Equal(0, both);
+        var history = await active.CreateLocalClient().GetStringAsync(new Uri("api/v1/history?limit=50", UriKind.Relative));
+        Assert.Contains("planned switch", history, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task External_brokers_losing_one_is_not_a_failover_losing_both_heals_to_one_active()
+    {
+        await using var first = await MosquittoBroker.StartNewAsync();
+        await using var second = await MosquittoBroker.StartNewAsync();
+        await using var pair = await AgentPair.StartExternalAsync([first.PlainPort, second.PlainPort]);
+        var active = await pair.ActiveAsync();
+        var passive = pair.Other(active);
+
+        first.Kill();
+        for (var i = 0; i < 50; i++) // 5 s, well past PartnerFailoverTimeout
+        {
+            Assert.Equal("Passive", await AgentPair.RoleAsync(passive));
+            await Task.Delay(100);
+        }
+
+        await first.StartAsync();
+        second.Kill();
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.Equal("Active", await AgentPair.RoleAsync(active));
+        Assert.Equal("Passive", await AgentPair.RoleAsync(passive));
+
+        first.Kill(); // both gone: each side is alone
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active", Generous, "the isolated Passive promotes (no fencing, no probes configured)");
+        await first.StartAsync();
+        await second.StartAsync();
+        await pair.WaitForAsync(pair.ExactlyOneActiveAsync, Generous, "conflict resolved once the brokers are back");
+    }
+}
