@@ -53,6 +53,38 @@ public sealed class BmcAgentHealthTests : IDisposable
     }
 
     [Fact]
+    public async Task A_wrong_bmc_password_is_a_401_one_liner_and_a_failed_fence_test_exits_1()
+    {
+        using var sim = IpmiSimulator.Start();
+        var wrong = _temp.File("wrong.password");
+        File.WriteAllText(wrong, "not-calvin\n");
+        var settings = SimulatedBmcAgent.BmcSettings(sim);
+        foreach (var (key, value) in SimulatedBmcAgent.BmcSettings(sim, "Appliance:Ha:Fencing:Bmc"))
+        {
+            settings[key] = value;
+        }
+
+        settings["Appliance:Bmc:PasswordFile"] = wrong;
+        settings["Appliance:Ha:Fencing:Bmc:PasswordFile"] = wrong;
+        settings["Appliance:Ha:Fencing:Enabled"] = "true";
+        await using var agent = new AgentProcess(_temp.File("data"), settings);
+        agent.Start();
+        await agent.WaitReadyAsync();
+
+        using var http = agent.CreateLocalClient();
+        using var response = await http.GetAsync(new Uri("api/v1/bmc/power", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var error = JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync(), ApiJsonContext.Default.ApiError)!;
+        Assert.Contains("rejected user 'root'", error.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Error);
+
+        var fence = await CtlProcess.RunAsync(["--socket", agent.SocketPath, "bmc", "fence-test"]);
+        Assert.Equal(1, fence.ExitCode);
+        Assert.StartsWith("appliancectl: fence check FAILED (Failed, ", fence.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-calvin", agent.OutputText + fence.StdErr + error.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_bad_health_poll_interval_stops_the_agent_with_exit_2_naming_the_key()
     {
         var settings = new Dictionary<string, string> { ["Appliance:Bmc:Kind"] = "None", ["Appliance:Bmc:HealthPollInterval"] = "00:00:00.5" };
