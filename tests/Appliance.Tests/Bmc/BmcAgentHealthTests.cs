@@ -58,15 +58,9 @@ public sealed class BmcAgentHealthTests : IDisposable
         using var sim = IpmiSimulator.Start();
         var wrong = _temp.File("wrong.password");
         File.WriteAllText(wrong, "not-calvin\n");
-        var settings = SimulatedBmcAgent.BmcSettings(sim);
-        foreach (var (key, value) in SimulatedBmcAgent.BmcSettings(sim, "Appliance:Ha:Fencing:Bmc"))
-        {
-            settings[key] = value;
-        }
-
+        var settings = SimulatedBmcAgent.OwnAndPeerSettings(sim);
         settings["Appliance:Bmc:PasswordFile"] = wrong;
         settings["Appliance:Ha:Fencing:Bmc:PasswordFile"] = wrong;
-        settings["Appliance:Ha:Fencing:Enabled"] = "true";
         await using var agent = new AgentProcess(_temp.File("data"), settings);
         agent.Start();
         await agent.WaitReadyAsync();

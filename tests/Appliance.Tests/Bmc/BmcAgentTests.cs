@@ -33,16 +33,22 @@ public sealed class SimulatedBmcAgent : IAsyncLifetime
         [$"{section}:PasswordFile"] = sim.PasswordFile,
     };
 
-    public async Task InitializeAsync()
+    /// <summary><paramref name="sim"/> as this node's BMC and as the fencing peer's BMC, fencing enabled.</summary>
+    public static Dictionary<string, string> OwnAndPeerSettings(IpmiSimulator sim)
     {
-        var settings = BmcSettings(Sim);
-        foreach (var (key, value) in BmcSettings(Sim, "Appliance:Ha:Fencing:Bmc"))
+        var settings = BmcSettings(sim);
+        foreach (var (key, value) in BmcSettings(sim, "Appliance:Ha:Fencing:Bmc"))
         {
             settings[key] = value;
         }
 
         settings["Appliance:Ha:Fencing:Enabled"] = "true";
-        Agent = new AgentProcess(_temp.File("data"), settings);
+        return settings;
+    }
+
+    public async Task InitializeAsync()
+    {
+        Agent = new AgentProcess(_temp.File("data"), OwnAndPeerSettings(Sim));
         Agent.Start();
         await Agent.WaitReadyAsync();
     }
