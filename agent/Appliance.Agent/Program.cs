@@ -1,6 +1,7 @@
 using System.Net;
 using System.Runtime.InteropServices;
 using Appliance.Agent.Api;
+using Appliance.Agent.Bmc;
 using Appliance.Agent.Ha;
 using Appliance.Core.Ports;
 using Appliance.Agent.Hosting;
@@ -40,6 +41,12 @@ ThreadPool.GetMinThreads(out var workers, out var completionPorts);
 ThreadPool.SetMinThreads(Math.Max(workers, 16), completionPorts);
 
 var time = TimeProvider.System;
+if (BmcComposition.Build(options, time, out var bmcError) is not { } bmcParts)
+{
+    Console.Error.WriteLine($"appliance-agent: invalid configuration: {bmcError}");
+    return 2;
+}
+
 AgentStore store;
 try
 {
@@ -72,7 +79,8 @@ using (store)
     builder.Services.AddSingleton(sp => new TransitionHooks(options.Ha.Hooks, new ProcessCommandRunner(), sp.GetRequiredService<ILogger<TransitionHooks>>(),
         result => store.AppendHistory("hook", result.Summary, "ha transition")));
     builder.Services.AddSingleton<IHaEvents, HaEventsSink>();
-    builder.Services.AddSingleton(sp => HaComposition.CreatePorts(options, sp.GetRequiredService<ILoggerFactory>(), time));
+    builder.Services.AddBmc(bmcParts);
+    builder.Services.AddSingleton(sp => HaComposition.CreatePorts(options, sp.GetRequiredService<IPeerFencer>(), sp.GetRequiredService<ILoggerFactory>()));
     builder.Services.AddSingleton<HaService>();
     builder.Services.AddHostedService(sp => sp.GetRequiredService<HaService>());
     builder.Services.AddSingleton(sp => new NodeRuntime(store, sp.GetRequiredService<LoopProgress>(), sp.GetRequiredService<HaService>(), time, options.NodeName));

@@ -10,6 +10,7 @@ var root = new RootCommand("appliancectl: operate this appliance's agent (over i
     VersionCommand.Create(),
     TokenCommand.Create(),
     HaCommand.Create(),
+    BmcCommand.Create(),
 };
 
 var parse = root.Parse(args);

@@ -44,6 +44,7 @@ public static partial class ApiEndpoints
         });
 
         HaEndpoints.Map(api.MapGroup("/ha"));
+        BmcEndpoints.Map(api.MapGroup("/bmc"));
 
         api.MapPost("/tokens", (CreateTokenRequest request, HttpContext context, ApiAuthentication auth) =>
         {

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Appliance.Core.Failover;
+using Appliance.Core.Ports;
 
 namespace Appliance.Core.Api;
 
@@ -64,6 +65,22 @@ public sealed record HaStatus(HaRole Role, long Epoch, bool Paired, HaSnapshot? 
 /// <summary>One broker connection of the peer link.</summary>
 public sealed record PathView(string Name, string Endpoint, bool Connected, long Generation, long Reconnects);
 
+/// <summary><c>GET /api/v1/bmc/info</c>: the controller and the server's identity (service tag).</summary>
+public sealed record BmcInfo(BmcKind Kind, BmcControllerInfo Controller, BmcFru Fru);
+
+/// <summary><c>POST /api/v1/bmc/users/{id}/password</c>: the new password (never logged, never echoed).</summary>
+public sealed record BmcPasswordRequest(string Password)
+{
+    /// <summary>Redacted: a record would otherwise print the password wherever it is logged or formatted.</summary>
+    public override string ToString() => "BmcPasswordRequest { Password = *** }";
+}
+
+/// <summary><c>GET /api/v1/bmc/power</c> and the answer to a power action (state read back after it).</summary>
+public sealed record BmcPowerStatus(BmcPowerState State);
+
+/// <summary>A BMC change that was applied, in one human line.</summary>
+public sealed record BmcDone(string Message);
+
 /// <summary>An API error body: one human line.</summary>
 public sealed record ApiError(string Error);
 
@@ -86,4 +103,13 @@ public sealed record ApiError(string Error);
 [JsonSerializable(typeof(SettingsChanged))]
 [JsonSerializable(typeof(HaStatus))]
 [JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(BmcInfo))]
+[JsonSerializable(typeof(BmcLanConfig))]
+[JsonSerializable(typeof(BmcLanRequest))]
+[JsonSerializable(typeof(BmcPasswordRequest))]
+[JsonSerializable(typeof(BmcPowerStatus))]
+[JsonSerializable(typeof(BmcSensor[]))]
+[JsonSerializable(typeof(BmcSelEntry[]))]
+[JsonSerializable(typeof(BmcDone))]
+[JsonSerializable(typeof(FenceResult))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -51,10 +51,13 @@ public sealed class BmcException : Exception
 /// <summary>A request value is out of range; thrown before anything is sent to the BMC.</summary>
 public sealed class BmcValidationException : ArgumentException
 {
+    private readonly string? _text;
+
     /// <summary>Creates the exception; <paramref name="shownValue"/> is already redacted for secrets.</summary>
     public BmcValidationException(string field, string shownValue, string allowed)
-        : base($"{field} '{shownValue}' is invalid: {allowed}", field)
+        : base(Format(field, shownValue, allowed), field)
     {
+        _text = Format(field, shownValue, allowed);
         Field = field;
         Allowed = allowed;
     }
@@ -75,6 +78,11 @@ public sealed class BmcValidationException : ArgumentException
         Field = "value";
         Allowed = message;
     }
+
+    /// <summary>The one line shown to operators; ArgumentException would append "(Parameter '…')" to it.</summary>
+    public override string Message => _text ?? base.Message;
+
+    private static string Format(string field, string shownValue, string allowed) => $"{field} '{shownValue}' is invalid: {allowed}";
 
     /// <summary>The request field that is wrong.</summary>
     public string Field { get; }

@@ -48,6 +48,9 @@ public sealed class BmcOptions
     /// <summary>Per-command (or per-HTTP-request) limit.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often this node's own BMC is polled for sensors and SEL (ignored for the fencing peer's BMC).</summary>
+    public TimeSpan HealthPollInterval { get; set; } = HardwareHealthPoller.DefaultPeriod;
+
     /// <summary>ipmitool executable.</summary>
     public string IpmitoolPath { get; set; } = "ipmitool";
 
@@ -77,6 +80,8 @@ public sealed class BmcOptions
             errors.Add($"{section}:IpmiChannel '{IpmiChannel}' is invalid: 1–15");
         if (CommandTimeout <= TimeSpan.Zero || CommandTimeout > TimeSpan.FromMinutes(5))
             errors.Add($"{section}:CommandTimeout '{CommandTimeout}' is invalid: above 0 and at most 00:05:00");
+        if (HealthPollInterval < TimeSpan.FromSeconds(1) || HealthPollInterval > TimeSpan.FromHours(1))
+            errors.Add($"{section}:HealthPollInterval '{HealthPollInterval}' is invalid: 00:00:01 to 01:00:00");
         var needsNetwork = kind == BmcKind.Redfish || (kind == BmcKind.Ipmi && EffectiveInterface == IpmiInterface.Lanplus);
         if (needsNetwork)
         {
