@@ -10,6 +10,7 @@ var root = new RootCommand("appliancectl: operate this appliance's agent (over i
     VersionCommand.Create(),
     TokenCommand.Create(),
     HaCommand.Create(),
+    PanelCommand.Create(),
 };
 
 var parse = root.Parse(args);

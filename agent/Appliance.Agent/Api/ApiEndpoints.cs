@@ -44,6 +44,7 @@ public static partial class ApiEndpoints
         });
 
         HaEndpoints.Map(api.MapGroup("/ha"));
+        PanelEndpoints.Map(api.MapGroup("/panel"));
 
         api.MapPost("/tokens", (CreateTokenRequest request, HttpContext context, ApiAuthentication auth) =>
         {

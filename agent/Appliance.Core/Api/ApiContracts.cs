@@ -86,4 +86,7 @@ public sealed record ApiError(string Error);
 [JsonSerializable(typeof(SettingsChanged))]
 [JsonSerializable(typeof(HaStatus))]
 [JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(PanelView))]
+[JsonSerializable(typeof(PanelPressRequest))]
+[JsonSerializable(typeof(Panel.PanelSettings))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
