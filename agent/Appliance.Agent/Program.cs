@@ -62,6 +62,8 @@ using (store)
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
     // Request-level framework logs would drown the agent's own lines in the journal; Logging:LogLevel overrides.
     builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+    // A listener that cannot bind is reported in one line below; the host's own stack-trace dump is noise.
+    builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
     builder.Services.AddSingleton(options);
     builder.Services.AddSingleton(time);

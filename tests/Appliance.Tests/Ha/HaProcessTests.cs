@@ -49,7 +49,14 @@ public class HaProcessTests
 
         active.Signal(Signals.SIGCONT);
         await pair.WaitForAsync(pair.ExactlyOneActiveAsync, Generous, "one Active after the stopped node resumes");
-        Assert.Equal("Active", await AgentPair.RoleAsync(passive)); // the newer epoch wins
+        var winner = await AgentPair.RoleAsync(passive);
+        Assert.True(winner == "Active", "the newer epoch must win; histories:\n" + await HistoryAsync(active) + "\n---\n" + await HistoryAsync(passive));
+    }
+
+    private static async Task<string> HistoryAsync(AgentProcess node)
+    {
+        using var http = node.CreateLocalClient();
+        return await http.GetStringAsync(new Uri("api/v1/history?limit=30", UriKind.Relative));
     }
 
     [Fact]

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using Appliance.Core.Api;
+using Appliance.Core.Failover;
+using Appliance.Hw.Bmc;
+using Appliance.Tests.Fixtures;
+
+namespace Appliance.Bench;
+
+/// <summary>
+/// Failover time as a load balancer sees it: from the signal to the peer answering Active on
+/// /UVMInterface/api/HighAvailability. Two real agents with embedded brokers on loopback.
+/// </summary>
+public static class FailoverBenchmarks
+{
+    public static async Task SigkillAsync(int runs)
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var samples = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            var active = await pair.ActiveAsync();
+            var peer = pair.Other(active);
+            var clock = Stopwatch.StartNew();
+            active.Signal(Signals.SIGKILL);
+            await WaitActiveAsync(peer);
+            samples.Add(clock.Elapsed.TotalMilliseconds);
+            await active.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            active.Start();
+            await active.WaitReadyAsync();
+            await pair.WaitForAsync(pair.ExactlyOneActiveAsync, TimeSpan.FromSeconds(60), "rejoin");
+        }
+
+        Print("SIGKILL of the Active, defaults", samples, "target ≤ 100 ms; keepalived 3.1–3.6 s");
+    }
+
+    public static async Task SigstopAsync(int runs, TimeSpan heartbeat, TimeSpan timeout, string label, string target)
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        foreach (var node in new[] { pair.A, pair.B })
+        {
+            using var http = node.CreateLocalClient();
+            var settings = new HaSettings { HeartbeatInterval = heartbeat, PartnerFailoverTimeout = timeout, FencingEnabled = false };
+            using var response = await http.PutAsJsonAsync("api/v1/ha/settings", settings, ApiJsonContext.Default.HaSettings);
+            response.EnsureSuccessStatusCode();
+        }
+
+        await pair.WaitForAsync(pair.ExactlyOneActiveAsync, TimeSpan.FromSeconds(60), "settled on new settings");
+        var samples = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            var active = await pair.ActiveAsync();
+            var peer = pair.Other(active);
+            var clock = Stopwatch.StartNew();
+            active.Signal(Signals.SIGSTOP);
+            await WaitActiveAsync(peer);
+            samples.Add(clock.Elapsed.TotalMilliseconds);
+            active.Signal(Signals.SIGCONT);
+            await pair.WaitForAsync(pair.ExactlyOneActiveAsync, TimeSpan.FromSeconds(60), "resumed node demotes");
+        }
+
+        Print(label, samples, target);
+    }
+
+    /// <summary>CPU of one agent of a pair heartbeating at 10 Hz, and false failovers while both cores are saturated.</summary>
+    public static async Task HeartbeatCostAndStarvationAsync(TimeSpan cpuWindow, TimeSpan loadWindow)
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        foreach (var node in new[] { pair.A, pair.B })
+        {
+            using var http = node.CreateLocalClient();
+            using var response = await http.PutAsJsonAsync("api/v1/ha/settings",
+                new HaSettings { HeartbeatInterval = TimeSpan.FromMilliseconds(100), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(300), FencingEnabled = false },
+                ApiJsonContext.Default.HaSettings);
+            response.EnsureSuccessStatusCode();
+        }
+
+        await pair.WaitForAsync(pair.ExactlyOneActiveAsync, TimeSpan.FromSeconds(60), "settled at 10 Hz");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var before = ProcStat.CpuTime(pair.A.Pid);
+        await Task.Delay(cpuWindow);
+        var cpu = (ProcStat.CpuTime(pair.A.Pid) - before) / cpuWindow * 100;
+        Report.Line("heartbeat CPU at 10 Hz (one agent)", string.Create(CultureInfo.InvariantCulture, $"{cpu:F2} % of one core over {cpuWindow.TotalSeconds:F0} s"), "target ≤ 2 %");
+
+        var active = await pair.ActiveAsync();
+        var epochBefore = (await AgentPair.HaStatusAsync(active)).Epoch;
+        using var stop = new CancellationTokenSource(loadWindow);
+        var burners = Enumerable.Range(0, Environment.ProcessorCount * 2).Select(_ => Task.Run(() =>
+        {
+            var x = 0UL;
+            while (!stop.IsCancellationRequested)
+            {
+                x = unchecked(x * 6364136223846793005UL + 1442695040888963407UL);
+            }
+
+            return x;
+        })).ToArray();
+        var flips = 0;
+        var lastActive = active;
+        while (!stop.IsCancellationRequested)
+        {
+            if (await AgentPair.RoleAsync(pair.Other(lastActive)) == "Active")
+            {
+                flips++;
+                lastActive = pair.Other(lastActive);
+            }
+
+            await Task.Delay(200);
+        }
+
+        await Task.WhenAll(burners);
+        var epochAfter = (await AgentPair.HaStatusAsync(await pair.ActiveAsync())).Epoch;
+        Report.Line($"false failovers, {loadWindow.TotalSeconds:F0} s of full CPU", string.Create(CultureInfo.InvariantCulture,
+            $"{flips} role flips seen, epoch {epochBefore} -> {epochAfter} (100 ms / 300 ms settings, {burners.Length} busy threads)"), "target 0");
+    }
+
+    /// <summary>Fencing time (power-off confirmed) against a real ipmi_sim, median of <paramref name="runs"/>.</summary>
+    public static async Task FencingAsync(int runs)
+    {
+        using var sim = IpmiSimulator.Start();
+        var bmc = BmcFactory.Create(sim.Options())!;
+        var fencer = BmcFactory.CreateFencer(new FencingOptions { Enabled = true, Bmc = sim.Options(), PollInterval = TimeSpan.FromMilliseconds(50) })!;
+        var result = await FencingBenchmark.MeasureAsync(bmc, fencer, runs, CancellationToken.None);
+        Report.Line("fencing (power off confirmed)", string.Create(CultureInfo.InvariantCulture,
+            $"median {result.Median.TotalMilliseconds:F0} ms, min {result.Min.TotalMilliseconds:F0}, max {result.Max.TotalMilliseconds:F0} over {runs} (ipmi_sim)"),
+            "fence_ipmilan power_wait alone is 2 s");
+    }
+
+    private static async Task WaitActiveAsync(AgentProcess node)
+    {
+        using var http = node.CreateTcpClient();
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            try
+            {
+                var role = await http.GetFromJsonAsync("UVMInterface/api/HighAvailability", ApiJsonContext.Default.HighAvailabilityRole);
+                if (role?.Role == "Active")
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // restarting
+            }
+        }
+
+        throw new TimeoutException("no takeover within 60 s");
+    }
+
+    private static void Print(string label, List<double> samples, string target) =>
+        Report.Line(label, string.Create(CultureInfo.InvariantCulture, $"median {Stats.Median(samples):F0} ms, max {samples.Max():F0} ms over {samples.Count} runs"), target);
+}
