@@ -5,6 +5,7 @@ using Appliance.Agent.Bmc;
 using Appliance.Agent.Ha;
 using Appliance.Core.Ports;
 using Appliance.Agent.Hosting;
+using Appliance.Agent.Panel;
 using Appliance.Agent.Runtime;
 using Appliance.Agent.Store;
 using Appliance.Agent.Systemd;
@@ -85,6 +86,7 @@ using (store)
     builder.Services.AddHostedService(sp => sp.GetRequiredService<HaService>());
     builder.Services.AddSingleton(sp => new NodeRuntime(store, sp.GetRequiredService<LoopProgress>(), sp.GetRequiredService<HaService>(), time, options.NodeName));
     builder.Services.AddSingleton<ApiAuthentication>();
+    builder.Services.AddFrontPanel(options);
     builder.Services.AddSingleton(sp => new ServiceNotifications(
         sp.GetRequiredService<ISystemdNotifier>(),
         sp.GetRequiredService<IHostApplicationLifetime>(),

@@ -18,4 +18,7 @@ await FailoverBenchmarks.HeartbeatCostAndStarvationAsync(TimeSpan.FromSeconds(qu
 
 Report.Section("fencing (BMC)");
 await FailoverBenchmarks.FencingAsync(10);
+
+Report.Section("front panel");
+await Appliance.Tests.FrontPanel.PanelBenchmark.RunAsync(Console.Out);
 return 0;

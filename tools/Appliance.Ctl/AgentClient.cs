@@ -46,6 +46,7 @@ public sealed class AgentClient : IDisposable
             },
         };
         _http = new HttpClient(handler) { BaseAddress = new Uri("http://agent/"), Timeout = RequestTimeout };
+        _http.DefaultRequestHeaders.Accept.Add(new System.Net.Http.Headers.MediaTypeWithQualityHeaderValue("application/json")); // some endpoints also speak text/plain
     }
 
     public string SocketPath { get; }

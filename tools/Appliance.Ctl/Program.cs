@@ -11,6 +11,7 @@ var root = new RootCommand("appliancectl: operate this appliance's agent (over i
     TokenCommand.Create(),
     HaCommand.Create(),
     BmcCommand.Create(),
+    PanelCommand.Create(),
 };
 
 var parse = root.Parse(args);

@@ -45,6 +45,7 @@ public static partial class ApiEndpoints
 
         HaEndpoints.Map(api.MapGroup("/ha"));
         BmcEndpoints.Map(api.MapGroup("/bmc"));
+        PanelEndpoints.Map(api.MapGroup("/panel"));
 
         api.MapPost("/tokens", (CreateTokenRequest request, HttpContext context, ApiAuthentication auth) =>
         {

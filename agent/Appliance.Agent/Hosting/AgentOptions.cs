@@ -28,6 +28,9 @@ public sealed class AgentOptions
     /// <summary>This appliance's own BMC (iDRAC / IPMI).</summary>
     public Appliance.Hw.Bmc.BmcOptions Bmc { get; set; } = new();
 
+    /// <summary>The front panel (LCD and buttons); see hw/Appliance.Hw/FrontPanel/README.md.</summary>
+    public Appliance.Hw.FrontPanel.PanelOptions Panel { get; set; } = new();
+
     /// <summary>How long a graceful stop may take before the host gives up waiting (SIGTERM / service stop).</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -50,6 +53,7 @@ public sealed class AgentOptions
         Store.Validate(errors);
         Ha.Validate(errors);
         errors.AddRange(Bmc.Validate("Appliance:Bmc"));
+        errors.AddRange(Panel.Validate());
         return errors;
     }
 

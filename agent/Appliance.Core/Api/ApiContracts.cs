@@ -112,4 +112,7 @@ public sealed record ApiError(string Error);
 [JsonSerializable(typeof(BmcSelEntry[]))]
 [JsonSerializable(typeof(BmcDone))]
 [JsonSerializable(typeof(FenceResult))]
+[JsonSerializable(typeof(PanelView))]
+[JsonSerializable(typeof(PanelPressRequest))]
+[JsonSerializable(typeof(Panel.PanelSettings))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

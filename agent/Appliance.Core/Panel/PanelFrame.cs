@@ -81,6 +81,9 @@ public sealed class PanelFrame : IEquatable<PanelFrame>
 
     public bool BacklightOn { get; }
 
+    /// <summary>True when a line shows a secret (the offered password): such a frame goes to the display, never to a log.</summary>
+    public bool ContainsSecret { get; init; }
+
     /// <summary>Cuts or pads <paramref name="text"/> to exactly <paramref name="width"/> characters; control characters become spaces.</summary>
     public static string Fit(string text, int width)
     {
@@ -125,7 +128,8 @@ public sealed class PanelFrame : IEquatable<PanelFrame>
 
     public override int GetHashCode() => HashCode.Combine(Geometry, BacklightOn, string.Join('\n', _lines));
 
-    public override string ToString() => string.Join(" | ", _lines) + (BacklightOn ? "" : " (dim)");
+    public override string ToString() =>
+        (ContainsSecret ? "(screen with a secret, not shown)" : string.Join(" | ", _lines)) + (BacklightOn ? "" : " (dim)");
 }
 
 /// <summary>A character display the panel controller draws on (HD44780, LCDproc, simulated).</summary>

@@ -213,7 +213,7 @@ public sealed class PanelMenu
             Mode.PasswordApplying => ["Setting password"],
             _ => [_resultMessage, "Press any key"],
         };
-        return new PanelFrame(_geometry, lines.Take(_geometry.Rows), BacklightOn);
+        return new PanelFrame(_geometry, lines.Take(_geometry.Rows), BacklightOn) { ContainsSecret = _mode == Mode.PasswordOffer };
     }
 
     private void Step(int delta)

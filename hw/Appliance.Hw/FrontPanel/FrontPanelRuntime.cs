@@ -95,10 +95,13 @@ public sealed partial class FrontPanelRuntime : IDisposable
     /// <summary>The Dell LCD presenter, when that is the kind.</summary>
     public IdracFrontLcdPresenter? IdracLcd => _idrac;
 
+    /// <summary>The frame on the display now, or null when there is no panel (or the Dell LCD shows nothing yet).</summary>
+    public PanelFrame? CurrentFrame() =>
+        Controller?.CurrentFrame
+        ?? (_idrac?.Shown is { } text ? new PanelFrame(new PanelGeometry(16, 2), [text]) : null);
+
     /// <summary>The screen as a framed box for <c>panel show</c>, or null when there is no panel.</summary>
-    public string? RenderScreen() =>
-        Controller?.CurrentFrame.RenderBox()
-        ?? (_idrac?.Shown is { } text ? new PanelFrame(new PanelGeometry(16, 2), [text]).RenderBox() : null);
+    public string? RenderScreen() => CurrentFrame()?.RenderBox();
 
     public static FrontPanelRuntime Create(PanelOptions options, FrontPanelDependencies dependencies)
     {
