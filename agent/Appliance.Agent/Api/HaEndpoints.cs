@@ -46,23 +46,13 @@ public static class HaEndpoints
                 return Refused($"peer='{request.PeerHost}:{request.PeerPort}' is invalid: HOST[:PORT] with a port 1 to 65535 is allowed");
             }
 
-            byte[] key;
-            try
-            {
-                key = Convert.FromBase64String(request.KeyBase64);
-            }
-            catch (FormatException)
-            {
-                return Refused("key is not base64");
-            }
-
-            if (key.Length is < Core.Heartbeat.PairKey.MinLength or > Core.Heartbeat.PairKey.MaxLength)
-            {
-                return Refused($"key length={key.Length} bytes is out of range: allowed {Core.Heartbeat.PairKey.MinLength} to {Core.Heartbeat.PairKey.MaxLength} bytes");
-            }
-
-            return Answer(await service.EstablishAsync(request.PeerHost.Trim(), request.PeerPort, key, ct));
+            return DecodeKey(request.KeyBase64, out var key) is { } bad
+                ? bad
+                : Answer(await service.EstablishAsync(request.PeerHost.Trim(), request.PeerPort, key, ct));
         });
+
+        ha.MapPost("/rotate-key", async (RotateKeyRequest request, HaService service, CancellationToken ct) =>
+            DecodeKey(request.KeyBase64, out var key) is { } bad ? bad : Answer(await service.RotateKeyAsync(key, ct)));
 
         ha.MapPost("/break", async (HaService service, CancellationToken ct) => Answer(await service.BreakAsync(ct)));
         ha.MapPost("/become-primary", (SwitchRequest? request, HaService service, CancellationToken ct) =>
@@ -83,6 +73,24 @@ public static class HaEndpoints
             HaRole.Passive => Run(service, new OperatorCommand.BecomeBackup(Sync: false, EvenIfUnreachable: false), ct),
             _ => Task.FromResult(Refused($"role={request.Role} is invalid here: allowed Active or Passive (use 'break' to leave the pair)")),
         });
+    }
+
+    /// <summary>Null when the key is usable; otherwise the 400 naming what is wrong (never the key).</summary>
+    private static IResult? DecodeKey(string keyBase64, out byte[] key)
+    {
+        try
+        {
+            key = Convert.FromBase64String(keyBase64);
+        }
+        catch (FormatException)
+        {
+            key = [];
+            return Refused("key is not base64");
+        }
+
+        return key.Length is < Core.Heartbeat.PairKey.MinLength or > Core.Heartbeat.PairKey.MaxLength
+            ? Refused($"key length={key.Length} bytes is out of range: allowed {Core.Heartbeat.PairKey.MinLength} to {Core.Heartbeat.PairKey.MaxLength} bytes")
+            : null;
     }
 
     private static async Task<IResult> Run(HaService service, OperatorCommand command, CancellationToken ct) =>

@@ -181,6 +181,39 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Rotates the pair key without a failover: this node signs with the new key once the peer shows it
+    /// holds it too, and accepts the old one for KeyOverlap. Run it on both nodes with the same new key.
+    /// The pair id (topics) stays the one derived from the first key, so the link is untouched.
+    /// </summary>
+    public async Task<CommandResult> RotateKeyAsync(byte[] keyBytes, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_engine is null)
+            {
+                return CommandResult.Refused("not paired: there is no pair key to rotate");
+            }
+
+            var key = _haStore.RememberKey(keyBytes);
+            try
+            {
+                await _engine.RotateKeyAsync(key, cancellationToken);
+            }
+            catch (InvalidOperationException e)
+            {
+                return CommandResult.Refused("rotate-key refused: " + e.Message);
+            }
+
+            return CommandResult.Done($"now using key {key.Fingerprint}; the previous key stays accepted for KeyOverlap ({Settings.KeyOverlap})");
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Validates and stores new settings; a running engine is rebuilt with them (it reloads its persisted role).</summary>
     public async Task<IReadOnlyList<string>> UpdateSettingsAsync(HaSettings settings, bool fencingConfigured, CancellationToken cancellationToken)
     {

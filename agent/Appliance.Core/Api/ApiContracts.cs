@@ -50,6 +50,12 @@ public sealed record SetRoleRequest(HaRole Role, string? Cause);
 /// <summary><c>POST /api/v1/ha/establish</c>: the peer's broker and the pre-shared key (base64, read from the key file by appliancectl).</summary>
 public sealed record EstablishRequest(string PeerHost, int PeerPort, string KeyBase64);
 
+/// <summary><c>POST /api/v1/ha/rotate-key</c>: the new pre-shared key (base64), the same on both nodes.</summary>
+public sealed record RotateKeyRequest(string KeyBase64)
+{
+    public override string ToString() => "RotateKeyRequest { KeyBase64 = *** }";
+}
+
 /// <summary>Planned switch options (<c>become-primary</c> / <c>become-backup</c>).</summary>
 public sealed record SwitchRequest(bool Sync, bool EvenIfUnreachable);
 
@@ -98,6 +104,7 @@ public sealed record ApiError(string Error);
 [JsonSerializable(typeof(CommandResult))]
 [JsonSerializable(typeof(EstablishRequest))]
 [JsonSerializable(typeof(SwitchRequest))]
+[JsonSerializable(typeof(RotateKeyRequest))]
 [JsonSerializable(typeof(ShutdownRequest))]
 [JsonSerializable(typeof(HaSettings))]
 [JsonSerializable(typeof(SettingsChanged))]

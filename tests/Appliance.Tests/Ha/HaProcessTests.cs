@@ -58,6 +58,35 @@ public class HaProcessTests
         Assert.True(winner == "Active", $"the takeover (epoch {takeoverEpoch}) must win; histories:\n" + await HistoryAsync(active) + "\n---\n" + await HistoryAsync(passive));
     }
 
+    [Fact]
+    public async Task Rotating_the_key_on_both_nodes_causes_no_failover()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var active = await pair.ActiveAsync();
+        var passive = pair.Other(active);
+        var epoch = (await AgentPair.HaStatusAsync(active)).Epoch;
+        var newKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+        foreach (var node in new[] { passive, active })
+        {
+            using var http = node.CreateLocalClient();
+            using var response = await http.PostAsJsonAsync("api/v1/ha/rotate-key", new RotateKeyRequest(newKey), ApiJsonContext.Default.RotateKeyRequest);
+            var result = (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!;
+            Assert.True(result.Ok, result.Message);
+            await Task.Delay(TimeSpan.FromSeconds(2)); // a rotation on one side alone must not break the pair
+            Assert.Equal("Active", await AgentPair.RoleAsync(active));
+            Assert.Equal("Passive", await AgentPair.RoleAsync(passive));
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(4)); // past PartnerFailoverTimeout with only the new key in use
+        Assert.Equal("Active", await AgentPair.RoleAsync(active));
+        Assert.Equal("Passive", await AgentPair.RoleAsync(passive));
+        var status = await AgentPair.HaStatusAsync(active);
+        Assert.Equal(epoch, status.Epoch);
+        Assert.True(status.Engine!.PeerReachable);
+        Assert.DoesNotContain(newKey, active.OutputText + passive.OutputText, StringComparison.Ordinal);
+    }
+
     private static async Task<string> HistoryAsync(AgentProcess node)
     {
         using var http = node.CreateLocalClient();

@@ -20,6 +20,7 @@ public static class HaCommand
             Settings(),
             Establish(),
             KeyGen(),
+            RotateKey(),
             Operation("break", "Leave the pair: both sides go Off; history and keys are kept"),
             Switch("become-primary", "Planned switch: this Passive takes over once the Active has released (two-phase)", withUnreachable: false),
             Switch("become-backup", "Planned switch: this Active releases, then the Passive takes over", withUnreachable: true),
@@ -165,6 +166,18 @@ public static class HaCommand
             var key = ReadKeyFile(parse.GetValue(keyFile)!);
             var result = await client.CommandAsync("api/v1/ha/establish", new EstablishRequest(host, port, Convert.ToBase64String(key)), ApiJsonContext.Default.EstablishRequest, token).ConfigureAwait(false);
             return Print(result);
+        }, ct));
+        return command;
+    }
+
+    private static Command RotateKey()
+    {
+        var keyFile = new Option<FileInfo>("--key-file") { Description = "The new pre-shared key (from 'ha keygen'); run on both appliances", Required = true };
+        var command = new Command("rotate-key", "Switch the pair to a new key without a failover (the old key stays accepted for KeyOverlap)") { keyFile };
+        command.SetAction((parse, ct) => CtlCommand.RunAsync(parse, async (client, token) =>
+        {
+            var key = ReadKeyFile(parse.GetValue(keyFile)!);
+            return Print(await client.CommandAsync("api/v1/ha/rotate-key", new RotateKeyRequest(Convert.ToBase64String(key)), ApiJsonContext.Default.RotateKeyRequest, token).ConfigureAwait(false));
         }, ct));
         return command;
     }
