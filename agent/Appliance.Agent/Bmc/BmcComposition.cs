@@ -92,7 +92,7 @@ public sealed partial class HardwareHealthService(HardwareHealthPoller poller, T
 }
 
 /// <summary>Records every hardware health event in the status history and the log.</summary>
-public sealed partial class HistoryHealthSink(AgentStore store, ILogger<HistoryHealthSink> logger) : IHealthEventSink
+public sealed partial class HistoryHealthSink(AgentStore store, Ha.HaService ha, ILogger<HistoryHealthSink> logger) : IHealthEventSink
 {
     public const string HistoryKind = "health";
 
@@ -106,6 +106,7 @@ public sealed partial class HistoryHealthSink(AgentStore store, ILogger<HistoryH
             _ => LogLevel.Information,
         };
         LogHealthEvent(level, healthEvent.Severity, healthEvent.Source, healthEvent.Subject, healthEvent.Message);
+        ha.PublishEvent(HistoryKind, $"{healthEvent.Severity.ToString().ToLowerInvariant()}: {healthEvent.Message}");
         try
         {
             store.AppendHistory(HistoryKind, $"{healthEvent.Severity.ToString().ToLowerInvariant()}: {healthEvent.Message}",

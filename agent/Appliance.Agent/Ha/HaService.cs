@@ -109,6 +109,9 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         _gate.Dispose();
     }
 
+    /// <summary>Announces an event to the pair on …/events (signed); nothing while unpaired. Never pass a secret.</summary>
+    public void PublishEvent(string kind, string message) => _engine?.PublishEvent(kind, message);
+
     /// <summary>Runs an operator command on the engine; refused while unpaired.</summary>
     public Task<CommandResult> ExecuteAsync(OperatorCommand command, CancellationToken cancellationToken) =>
         _engine is { } engine

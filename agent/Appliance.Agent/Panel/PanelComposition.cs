@@ -1,3 +1,4 @@
+using Appliance.Agent.Ha;
 using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
@@ -28,7 +29,7 @@ public static class PanelComposition
             var store = sp.GetRequiredService<AgentStore>();
             var time = sp.GetRequiredService<TimeProvider>();
             var status = new NodePanelStatusSource(sp.GetRequiredService<NodeRuntime>(), store, time);
-            var credentials = new StoreAdminCredentialSink(store);
+            var credentials = new StoreAdminCredentialSink(store, sp.GetRequiredService<HaService>());
             var settings = sp.GetRequiredService<PanelSettingsStore>().Load();
             return FrontPanelRuntime.Create(options.Panel, new FrontPanelDependencies(status, credentials, settings, time, sp.GetRequiredService<ILoggerFactory>())
             {
@@ -165,7 +166,7 @@ internal sealed class NodePanelStatusSource(NodeRuntime node, AgentStore store, 
 /// A password accepted on the panel becomes the administrator password: stored only as a PBKDF2-SHA256 hash with a
 /// random salt (and that record itself encrypted by the store). Neither the password nor the hash is logged.
 /// </summary>
-internal sealed class StoreAdminCredentialSink(AgentStore store) : IAdminCredentialSink
+internal sealed class StoreAdminCredentialSink(AgentStore store, HaService ha) : IAdminCredentialSink
 {
     public const string SecretName = "admin-password";
 
@@ -183,7 +184,11 @@ internal sealed class StoreAdminCredentialSink(AgentStore store) : IAdminCredent
     }
 
     public Task RecordPanelPasswordResetAsync(CancellationToken cancellationToken) =>
-        Task.Run(() => store.AppendHistory("security", "admin password reset from panel", "front panel"), cancellationToken);
+        Task.Run(() =>
+        {
+            store.AppendHistory("security", "admin password reset from panel", "front panel");
+            ha.PublishEvent("security", "admin password reset from panel"); // the event, never the password
+        }, cancellationToken);
 
     /// <summary><c>pbkdf2-sha256$ITERATIONS$SALT$HASH</c> (base64), self-describing so the cost can be raised later.</summary>
     internal static string Hash(string password)

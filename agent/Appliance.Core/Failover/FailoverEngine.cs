@@ -116,6 +116,13 @@ public sealed class FailoverEngine : IAsyncDisposable
         return await reply.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Announces an event on the pair's …/events topic (signed like every message; never a secret).
+    /// Goes through the loop so sequence numbers stay in send order. Dropped, not queued, when unpaired.
+    /// </summary>
+    public void PublishEvent(string kind, string message) =>
+        _inputs.Writer.TryWrite(new Work(null, Event: new PeerEvent(kind, message)));
+
     /// <summary>The link adapter reports a path (broker connection) going up or down.</summary>
     public ValueTask ReportPathAsync(string path, bool up, CancellationToken cancellationToken) =>
         _inputs.Writer.WriteAsync(new Work(new HaInput.PathChanged(path, up)), cancellationToken);
@@ -183,6 +190,10 @@ public sealed class FailoverEngine : IAsyncDisposable
             if (work is { Rotate: { } next })
             {
                 await RotateAsync(next, work.Value.Reply!, cancellationToken);
+            }
+            else if (work is { Event: { } peerEvent })
+            {
+                EnqueueEvent(peerEvent);
             }
             else if (ToInput(work) is { } input)
             {
@@ -348,6 +359,7 @@ public sealed class FailoverEngine : IAsyncDisposable
                 break;
             case HaEffect.Notify notify:
                 _ports.Events.Notify(notify.Kind, notify.Message, now.Wall);
+                EnqueueEvent(new PeerEvent(notify.Kind.ToString(), notify.Message));
                 break;
             case HaEffect.Reply answer:
                 reply?.TrySetResult(answer.Result);
@@ -370,6 +382,18 @@ public sealed class FailoverEngine : IAsyncDisposable
     }
 
     /// <summary>An effect that failed is announced, not fatal: the role decision stands (it is persisted).</summary>
+    private void EnqueueEvent(PeerEvent peerEvent)
+    {
+        if (_codec is null || _state.Role == HaRole.Off)
+        {
+            return; // unpaired: there is no pair to tell, and nothing to sign with
+        }
+
+        HaState s = _state;
+        var draft = new OutgoingMessage(PeerMessageKind.Event, s.Role, s.Epoch, s.HoldsSharedIp, s.Suspended, s.ShuttingDown, s.PairedAt);
+        _outbox.Writer.TryWrite((PeerChannel.Events, _codec.Encode(ToMessage(draft, _time.GetUtcNow()) with { Event = peerEvent })));
+    }
+
     private async Task SendFramesAsync(CancellationToken cancellationToken)
     {
         await foreach ((PeerChannel channel, byte[] frame) in _outbox.Reader.ReadAllAsync(cancellationToken))
@@ -505,5 +529,6 @@ public sealed class FailoverEngine : IAsyncDisposable
         HaInput? Input,
         PeerFrame? Frame = null,
         PairKey? Rotate = null,
-        TaskCompletionSource<CommandResult>? Reply = null);
+        TaskCompletionSource<CommandResult>? Reply = null,
+        PeerEvent? Event = null);
 }

@@ -17,6 +17,9 @@ public enum PeerMessageKind
 
     /// <summary>A pair command (planned-switch handshake, break).</summary>
     Command,
+
+    /// <summary>An event for the pair's monitoring (…/events): health, fencing, panel. Also proof of life.</summary>
+    Event,
 }
 
 /// <summary>Commands one node sends the other over the cmd channel.</summary>
@@ -31,6 +34,11 @@ public enum PeerCommandKind
     /// <summary>Either side: break the pair; both go Off, nothing is deleted.</summary>
     Break,
 }
+
+/// <summary>The payload of a <see cref="PeerMessageKind.Event"/> message: never a secret.</summary>
+public sealed record PeerEvent(
+    [property: JsonPropertyName("k")] string Kind,
+    [property: JsonPropertyName("msg")] string Message);
 
 /// <summary>The payload of a <see cref="PeerMessageKind.Command"/> message.</summary>
 public sealed record PeerCommand(
@@ -81,6 +89,8 @@ public sealed record PeerMessage
     [JsonPropertyName("pa")] public DateTimeOffset PairedAt { get; init; }
 
     [JsonPropertyName("c")] public PeerCommand? Command { get; init; }
+
+    [JsonPropertyName("ev")] public PeerEvent? Event { get; init; }
 
     /// <summary>Fingerprint of the newest key the sender holds (filled by the codec): drives key rotation.</summary>
     [JsonPropertyName("kf")] public string? KeyFingerprint { get; init; }

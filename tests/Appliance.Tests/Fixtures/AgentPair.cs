@@ -24,6 +24,9 @@ public sealed class AgentPair : IAsyncDisposable
         B = new AgentProcess(_temp.File("b"), settingsFor("b", brokerPorts[1]));
     }
 
+    /// <summary>The pair's pre-shared key, so tests can verify what travels on the wire.</summary>
+    public ReadOnlySpan<byte> Key => _key;
+
     public AgentProcess A { get; }
 
     public AgentProcess B { get; }

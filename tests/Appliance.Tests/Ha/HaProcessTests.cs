@@ -87,6 +87,39 @@ public class HaProcessTests
         Assert.DoesNotContain(newKey, active.OutputText + passive.OutputText, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Events_are_published_signed_on_the_events_topic()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var active = await pair.ActiveAsync();
+        var passive = pair.Other(active);
+        var received = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var frames = new System.Collections.Concurrent.ConcurrentQueue<byte[]>();
+        using var client = new MQTTnet.MqttClientFactory().CreateMqttClient();
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            var payload = System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload);
+            frames.Enqueue(payload);
+            received.Enqueue(e.ApplicationMessage.Topic + " " + System.Text.Encoding.UTF8.GetString(payload));
+            return Task.CompletedTask;
+        };
+        await client.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", pair.BrokerPorts[0]).Build());
+        await client.SubscribeAsync(new MQTTnet.MqttClientSubscribeOptionsBuilder().WithTopicFilter("appliance/v1/+/+/events").Build());
+
+        using var http = active.CreateLocalClient();
+        using var response = await http.PostAsJsonAsync("api/v1/ha/become-backup", new SwitchRequest(false, false), ApiJsonContext.Default.SwitchRequest);
+        Assert.True((await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!.Ok);
+        await pair.WaitForAsync(() => Task.FromResult(received.Any(m => m.Contains("RoleChanged", StringComparison.Ordinal))), Generous, "a RoleChanged event on …/events");
+
+        var roleChanged = received.First(m => m.Contains("RoleChanged", StringComparison.Ordinal));
+        Assert.Matches("^appliance/v1/[^/]+/[0-9a-f]{16}/events ", roleChanged);
+        Assert.Contains("\"ev\":", roleChanged, StringComparison.Ordinal);
+        // Signed like every peer message: version byte, HMAC-SHA256 over version + JSON, then the JSON.
+        var frame = frames.First(f => System.Text.Encoding.UTF8.GetString(f).Contains("RoleChanged", StringComparison.Ordinal));
+        var expected = System.Security.Cryptography.HMACSHA256.HashData(pair.Key, [frame[0], .. frame.AsSpan(33)]);
+        Assert.Equal(expected, frame.AsSpan(1, 32).ToArray());
+    }
+
     private static async Task<string> HistoryAsync(AgentProcess node)
     {
         using var http = node.CreateLocalClient();
