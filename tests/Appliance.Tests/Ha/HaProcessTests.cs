@@ -118,6 +118,18 @@ public class HaProcessTests
         var frame = frames.First(f => System.Text.Encoding.UTF8.GetString(f).Contains("RoleChanged", StringComparison.Ordinal));
         var expected = System.Security.Cryptography.HMACSHA256.HashData(pair.Key, [frame[0], .. frame.AsSpan(33)]);
         Assert.Equal(expected, frame.AsSpan(1, 32).ToArray());
+
+        // A password reset at the panel is announced to the pair, without the password.
+        async Task<string> Ctl(params string[] args) => (await CtlProcess.RunAsync(["--socket", passive.SocketPath, .. args])).StdOut;
+        await Ctl("panel", "press", "down");
+        await Ctl("panel", "settings", "--allow-password-reset", "on");
+        var offer = (await Ctl("panel", "press", "up", "--hold", "2.5s", "--with", "down")).Split('\n');
+        Assert.StartsWith("|New admin pw", offer[1], StringComparison.Ordinal);
+        var password = offer[2].Trim('|').Trim();
+        Assert.Contains("|Password set", await Ctl("panel", "press", "check"), StringComparison.Ordinal);
+        await pair.WaitForAsync(() => Task.FromResult(received.Any(m => m.Contains("admin password reset from panel", StringComparison.Ordinal))),
+            Generous, "the reset announced on …/events");
+        Assert.DoesNotContain(received, m => m.Contains(password, StringComparison.Ordinal));
     }
 
     private static async Task<string> HistoryAsync(AgentProcess node)
