@@ -122,44 +122,37 @@ public sealed partial class ManagedServices : IManagedServices
         return check;
     }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        ApplyToEachAsync("start", _units, _control.StartAsync, LogStarted, LogStartFailed, cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) =>
+        ApplyToEachAsync("stop", _units.Reverse(), _control.StopAsync, LogStopped, LogStopFailed, cancellationToken);
+
+    /// <summary>Continue-and-report: every unit gets its turn, failures are collected and thrown once at the end.</summary>
+    private async Task ApplyToEachAsync(
+        string operation,
+        IEnumerable<string> units,
+        Func<string, CancellationToken, Task<UnitResult>> action,
+        Action<ILogger, string> logDone,
+        Action<ILogger, string, string> logFailed,
+        CancellationToken cancellationToken)
     {
         var failures = new List<UnitResult>();
-        foreach (string unit in _units)
+        foreach (string unit in units)
         {
-            UnitResult result = await _control.StartAsync(unit, cancellationToken);
+            UnitResult result = await action(unit, cancellationToken);
             if (result.Ok)
             {
-                LogStarted(_logger, unit);
+                logDone(_logger, unit);
             }
             else
             {
-                LogStartFailed(_logger, unit, result.Detail);
+                logFailed(_logger, unit, result.Detail);
                 failures.Add(result);
             }
         }
 
-        Conclude("start", failures);
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        var failures = new List<UnitResult>();
-        foreach (string unit in _units.Reverse())
-        {
-            UnitResult result = await _control.StopAsync(unit, cancellationToken);
-            if (result.Ok)
-            {
-                LogStopped(_logger, unit);
-            }
-            else
-            {
-                LogStopFailed(_logger, unit, result.Detail);
-                failures.Add(result);
-            }
-        }
-
-        Conclude("stop", failures);
+        Conclude(operation, failures);
     }
 
     public async Task<bool> VerifyStoppedAsync(CancellationToken cancellationToken) =>
