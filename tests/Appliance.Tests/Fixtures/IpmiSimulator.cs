@@ -100,6 +100,29 @@ public sealed class IpmiSimulator : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes a process the test started itself (an agent) the simulated host: chassis power reads on while it
+    /// lives, and power off SIGKILLs it and reads off only once it is dead.
+    /// </summary>
+    public void AdoptHost(int pid) => File.WriteAllText(Path.Combine(Directory, "host.pid"), pid.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
+
+    /// <summary>When each host killed by chassis power off was seen dead (wall clock, from the chassis control script).</summary>
+    public IReadOnlyList<(int Pid, DateTimeOffset DeadAt)> HostDeaths
+    {
+        get
+        {
+            var file = Path.Combine(Directory, "host-off.log");
+            if (!File.Exists(file))
+                return [];
+            var invariant = System.Globalization.CultureInfo.InvariantCulture;
+            return File.ReadAllLines(file)
+                .Select(line => line.Split(' ', '.')) // "<pid> <seconds>.<nanoseconds>"
+                .Select(p => (int.Parse(p[0], invariant),
+                    DateTimeOffset.FromUnixTimeSeconds(long.Parse(p[1], invariant)).AddTicks(long.Parse(p[2], invariant) / 100)))
+                .ToArray();
+        }
+    }
+
     /// <summary>Sets the polled temperature sensor (degrees C); ipmi_sim re-reads it every second.</summary>
     public void SetTemperature(int celsius) => File.WriteAllText(Path.Combine(Directory, "temp.val"), $"{celsius}\n");
 
