@@ -75,10 +75,22 @@ public sealed class AgentPair : IAsyncDisposable
     public async Task EstablishAsync(AgentProcess node, int peerBrokerPort)
     {
         using var http = node.CreateLocalClient();
-        using var response = await http.PostAsJsonAsync("api/v1/ha/establish",
-            new EstablishRequest("127.0.0.1", peerBrokerPort, Convert.ToBase64String(_key)), ApiJsonContext.Default.EstablishRequest);
-        var result = (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!;
-        Assert.True(result.Ok, $"establish on {node.DataDir}: {result.Message}");
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.PostAsJsonAsync("api/v1/ha/establish",
+                new EstablishRequest("127.0.0.1", peerBrokerPort, Convert.ToBase64String(_key)), ApiJsonContext.Default.EstablishRequest);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new InvalidOperationException($"establish on {node.DataDir} got no answer ({e.Message}); exited: {node.HasExited}\n{node.OutputText}", e);
+        }
+
+        using (response)
+        {
+            var result = (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!;
+            Assert.True(result.Ok, $"establish on {node.DataDir}: {result.Message}");
+        }
     }
 
     /// <summary>The role a load balancer sees, or null when the node does not answer.</summary>

@@ -44,10 +44,16 @@ public sealed class HaFencingProcessTests : IDisposable
         // Order of events: SIGSTOP → the BMC kills the Active process → the Passive records its promotion → a load balancer sees it Active.
         var death = Assert.Single(sim.HostDeaths);
         Assert.Equal(pid, death.Pid);
-        var history = (await HistoryAsync(passive)).Where(e => e.Id > historyBefore).ToArray();
-        var promotion = Assert.Single(history, e => e.Kind == "role" && e.Message.StartsWith("Passive -> Active", StringComparison.Ordinal));
-        var order = $"SIGSTOP {stoppedAt:HH:mm:ss.fff}, dead {death.DeadAt:HH:mm:ss.fff}, promoted {promotion.Time:HH:mm:ss.fff}, answered Active {answeredActiveAt:HH:mm:ss.fff}";
-        Assert.True(stoppedAt < death.DeadAt && death.DeadAt < promotion.Time && promotion.Time <= answeredActiveAt, order);
+        // The role is served as soon as it is persisted; its history entry follows a moment later.
+        HistoryEntry[] history = [];
+        await pair.WaitForAsync(async () =>
+        {
+            history = (await HistoryAsync(passive)).Where(e => e.Id > historyBefore).ToArray();
+            return history.Any(IsPromotion);
+        }, Generous, "the promotion in the Passive's history");
+        var promotion = Assert.Single(history, IsPromotion);
+        var order = $"SIGSTOP {stoppedAt:HH:mm:ss.fff}, dead {death.DeadAt:HH:mm:ss.fff}, answered Active {answeredActiveAt:HH:mm:ss.fff}, promotion recorded {promotion.Time:HH:mm:ss.fff}";
+        Assert.True(stoppedAt < death.DeadAt && death.DeadAt < answeredActiveAt && death.DeadAt < promotion.Time, order);
         Assert.Contains("fence ConfirmedOff: peer BMC confirms power off", promotion.Cause, StringComparison.Ordinal);
         Assert.Contains(history, e => e.Kind == nameof(HaEventKind.Fencing) && e.Message.StartsWith("fencing ", StringComparison.Ordinal));
         Assert.Equal(137, await active.WaitForExitAsync(TimeSpan.FromSeconds(10))); // 128 + SIGKILL: killed by the BMC, not exited
@@ -87,7 +93,7 @@ public sealed class HaFencingProcessTests : IDisposable
         var history = (await HistoryAsync(passive)).Where(e => e.Id > historyBefore).ToArray();
         Assert.Contains(history, e => e.Kind == nameof(HaEventKind.Fencing));
         Assert.Contains(history, e => e.Kind == "role" && e.Message.StartsWith("Passive -> FailoverPending", StringComparison.Ordinal));
-        Assert.DoesNotContain(history, e => e.Kind == "role" && e.Message.Contains("-> Active", StringComparison.Ordinal));
+        Assert.DoesNotContain(history, IsPromotion);
         Assert.DoesNotContain("not-calvin", passive.OutputText, StringComparison.Ordinal);
 
         // The Active was only frozen: once it runs again it is still the one Active and the waiting node stands down.
@@ -95,6 +101,9 @@ public sealed class HaFencingProcessTests : IDisposable
         await pair.WaitForAsync(async () => await AgentPair.RoleAsync(active) == "Active" && (await AgentPair.HaStatusAsync(passive)).Role == HaRole.Passive,
             Generous, "the resumed Active keeps its role, the pending node returns to Passive");
     }
+
+    /// <summary>A role entry "{From} -> Active (epoch N)".</summary>
+    private static bool IsPromotion(HistoryEntry entry) => entry.Kind == "role" && entry.Message.Contains("-> Active (", StringComparison.Ordinal);
 
     private static async Task<long> LastHistoryIdAsync(AgentProcess node) => (await HistoryAsync(node)).Max(e => e.Id);
 
