@@ -44,7 +44,7 @@ public static class FailoverBenchmarks
         for (var i = 0; i < runs; i++)
         {
             var active = await pair.ActiveAsync();
-            samples.Add(await SigstopTakeoverAsync(active, pair.Other(active)));
+            samples.Add((await SigstopTakeoverAsync(active, pair.Other(active))).Milliseconds);
             active.Signal(Signals.SIGCONT);
             await pair.WaitForAsync(pair.ExactlyOneActiveAsync, TimeSpan.FromSeconds(60), "resumed node demotes");
         }
@@ -124,23 +124,30 @@ public static class FailoverBenchmarks
         for (var i = 0; i < runs; i++)
         {
             var (active, passive) = await pair.SettledAsync(TimeSpan.FromSeconds(60));
-            off.Add(await SigstopTakeoverAsync(active, passive));
+            off.Add((await SigstopTakeoverAsync(active, passive)).Milliseconds);
             active.Signal(Signals.SIGCONT);
         }
 
         await pair.PutHaSettingsAsync(FencingPair.Settings(heartbeat, timeout, fencing: true));
         var on = new List<double>();
+        var (toKill, toDead, toActive) = (new List<double>(), new List<double>(), new List<double>());
         for (var i = 0; i < runs; i++)
         {
             var (active, passive) = await pair.SettledAsync(TimeSpan.FromSeconds(60));
             var pid = active.Pid;
             sim.AdoptHost(pid);
-            on.Add(await SigstopTakeoverAsync(active, passive));
-            if (!sim.HostDeaths.Any(d => d.Pid == pid))
+            var takeover = await SigstopTakeoverAsync(active, passive);
+            on.Add(takeover.Milliseconds);
+            // Where the time goes, from the chassis control script's own clock readings (same wall clock).
+            var death = sim.HostDeaths.SingleOrDefault(d => d.Pid == pid);
+            if (death == default)
             {
                 throw new InvalidOperationException($"run {i + 1}: the Passive promoted but ipmi_sim never powered pid {pid} off");
             }
 
+            toKill.Add((death.KilledAt - takeover.StoppedAt).TotalMilliseconds);
+            toDead.Add((death.DeadAt - death.KilledAt).TotalMilliseconds);
+            toActive.Add((takeover.AnsweredAt - death.DeadAt).TotalMilliseconds);
             await active.WaitForExitAsync(TimeSpan.FromSeconds(10));
             active.Start(); // same data dir: it rejoins as Passive
             await active.WaitReadyAsync();
@@ -149,16 +156,21 @@ public static class FailoverBenchmarks
         Print("SIGSTOP 100/300 ms, fencing off", off, "same pair, same settings");
         Print("SIGSTOP 100/300 ms, fencing on", on, "ipmi_sim powers the stopped Active off");
         Report.Line("added by fencing", string.Create(CultureInfo.InvariantCulture,
-            $"median +{Stats.Median(on) - Stats.Median(off):F0} ms, max +{on.Max() - off.Max():F0} ms"), "fence = ipmitool power off + status");
+            $"median +{Stats.Median(on) - Stats.Median(off):F0} ms, max +{on.Max() - off.Max():F0} ms"), "");
+        Report.Line("  fencing on, medians by phase", string.Create(CultureInfo.InvariantCulture,
+            $"SIGSTOP→BMC kills {Stats.Median(toKill):F0} ms, kill→dead {Stats.Median(toDead):F0} ms, dead→answers Active {Stats.Median(toActive):F0} ms"), "");
     }
 
-    /// <summary>SIGSTOPs <paramref name="active"/>; milliseconds until <paramref name="passive"/> answers Active.</summary>
-    private static async Task<double> SigstopTakeoverAsync(AgentProcess active, AgentProcess passive)
+    private sealed record Takeover(double Milliseconds, DateTimeOffset StoppedAt, DateTimeOffset AnsweredAt);
+
+    /// <summary>SIGSTOPs <paramref name="active"/> and waits until <paramref name="passive"/> answers Active.</summary>
+    private static async Task<Takeover> SigstopTakeoverAsync(AgentProcess active, AgentProcess passive)
     {
+        var stoppedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         active.Signal(Signals.SIGSTOP);
         await WaitActiveAsync(passive);
-        return clock.Elapsed.TotalMilliseconds;
+        return new Takeover(clock.Elapsed.TotalMilliseconds, stoppedAt, DateTimeOffset.UtcNow);
     }
 
     private static async Task WaitActiveAsync(AgentProcess node)

@@ -106,8 +106,8 @@ public sealed class IpmiSimulator : IDisposable
     /// </summary>
     public void AdoptHost(int pid) => File.WriteAllText(Path.Combine(Directory, "host.pid"), pid.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
 
-    /// <summary>When each host killed by chassis power off was seen dead (wall clock, from the chassis control script).</summary>
-    public IReadOnlyList<(int Pid, DateTimeOffset DeadAt)> HostDeaths
+    /// <summary>Each host killed by chassis power off: when the kill was sent and when the host was seen dead (wall clock, from the chassis control script).</summary>
+    public IReadOnlyList<(int Pid, DateTimeOffset KilledAt, DateTimeOffset DeadAt)> HostDeaths
     {
         get
         {
@@ -115,10 +115,15 @@ public sealed class IpmiSimulator : IDisposable
             if (!File.Exists(file))
                 return [];
             var invariant = System.Globalization.CultureInfo.InvariantCulture;
+            DateTimeOffset Epoch(string secondsDotNanos)
+            {
+                var parts = secondsDotNanos.Split('.');
+                return DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts[0], invariant)).AddTicks(long.Parse(parts[1], invariant) / 100);
+            }
+
             return File.ReadAllLines(file)
-                .Select(line => line.Split(' ', '.')) // "<pid> <seconds>.<nanoseconds>"
-                .Select(p => (int.Parse(p[0], invariant),
-                    DateTimeOffset.FromUnixTimeSeconds(long.Parse(p[1], invariant)).AddTicks(long.Parse(p[2], invariant) / 100)))
+                .Select(line => line.Split(' ')) // "<pid> <kill sent> <seen dead>"
+                .Select(p => (int.Parse(p[0], invariant), Epoch(p[1]), Epoch(p[2])))
                 .ToArray();
         }
     }

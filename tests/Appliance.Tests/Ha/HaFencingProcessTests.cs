@@ -52,8 +52,8 @@ public sealed class HaFencingProcessTests : IDisposable
             return history.Any(IsPromotion);
         }, Generous, "the promotion in the Passive's history");
         var promotion = Assert.Single(history, IsPromotion);
-        var order = $"SIGSTOP {stoppedAt:HH:mm:ss.fff}, dead {death.DeadAt:HH:mm:ss.fff}, answered Active {answeredActiveAt:HH:mm:ss.fff}, promotion recorded {promotion.Time:HH:mm:ss.fff}";
-        Assert.True(stoppedAt < death.DeadAt && death.DeadAt < answeredActiveAt && death.DeadAt < promotion.Time, order);
+        var order = $"SIGSTOP {stoppedAt:HH:mm:ss.fff}, BMC kill {death.KilledAt:HH:mm:ss.fff}, dead {death.DeadAt:HH:mm:ss.fff}, answered Active {answeredActiveAt:HH:mm:ss.fff}, promotion recorded {promotion.Time:HH:mm:ss.fff}";
+        Assert.True(stoppedAt < death.KilledAt && death.KilledAt <= death.DeadAt && death.DeadAt < answeredActiveAt && death.DeadAt < promotion.Time, order);
         Assert.Contains("fence ConfirmedOff: peer BMC confirms power off", promotion.Cause, StringComparison.Ordinal);
         Assert.Contains(history, e => e.Kind == nameof(HaEventKind.Fencing) && e.Message.StartsWith("fencing ", StringComparison.Ordinal));
         Assert.Equal(137, await active.WaitForExitAsync(TimeSpan.FromSeconds(10))); // 128 + SIGKILL: killed by the BMC, not exited
