@@ -66,8 +66,7 @@ public sealed class BmcAgentHealthTests : IDisposable
     public async Task A_wrong_bmc_password_is_a_401_one_liner_and_a_failed_fence_test_exits_1()
     {
         using var sim = IpmiSimulator.Start();
-        var wrong = _temp.File("wrong.password");
-        File.WriteAllText(wrong, "not-calvin\n");
+        var wrong = IpmiSimulator.WritePasswordFile(_temp.File("wrong.password"), "not-calvin");
         var settings = SimulatedBmcAgent.OwnAndPeerSettings(sim);
         settings["Appliance:Bmc:PasswordFile"] = wrong;
         settings["Appliance:Ha:Fencing:Bmc:PasswordFile"] = wrong;

@@ -25,9 +25,15 @@ public sealed class IpmiSimulator : IDisposable
         Directory = dir;
         Port = port;
         _process = process;
-        PasswordFile = Path.Combine(dir, "bmc.password");
-        File.WriteAllText(PasswordFile, Password + "\n");
-        File.SetUnixFileMode(PasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        PasswordFile = WritePasswordFile(Path.Combine(dir, "bmc.password"), Password);
+    }
+
+    /// <summary>A BMC password file as an operator makes one (first line, mode 0600); returns its path.</summary>
+    public static string WritePasswordFile(string path, string password)
+    {
+        File.WriteAllText(path, password + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return path;
     }
 
     public string Directory { get; }

@@ -65,9 +65,7 @@ public sealed class HaFencingProcessTests : IDisposable
     public async Task With_a_wrong_bmc_password_fencing_is_unconfirmed_and_the_passive_waits_in_failover_pending()
     {
         using var sim = IpmiSimulator.Start();
-        var wrong = _temp.File("wrong.password");
-        File.WriteAllText(wrong, "not-calvin\n");
-        File.SetUnixFileMode(wrong, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var wrong = IpmiSimulator.WritePasswordFile(_temp.File("wrong.password"), "not-calvin");
         await using var pair = await AgentPair.StartEmbeddedAsync(FencingPair.AgentSettings(sim, passwordFile: wrong));
         await pair.PutHaSettingsAsync(FencingPair.Settings(Heartbeat, FailoverTimeout, fencing: true, FencingUnconfirmedPolicy.Wait));
         var (active, passive) = await pair.SettledAsync(Generous);
