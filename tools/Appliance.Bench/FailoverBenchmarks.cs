@@ -110,7 +110,8 @@ public static class FailoverBenchmarks
 
     /// <summary>
     /// What fencing adds to a silent-loss takeover (SIGSTOP, 100 ms / 300 ms): the same pair, fencing off, then on through a
-    /// real ipmi_sim whose chassis power is the stopped Active agent itself (power off SIGKILLs it; FenceDelay 0).
+    /// real ipmi_sim whose chassis power is the stopped Active agent itself (power off SIGKILLs it; FenceDelay 0,
+    /// fencing PollInterval 100 ms).
     /// </summary>
     public static async Task FencingAddedTimeAsync(int runs)
     {
@@ -146,8 +147,8 @@ public static class FailoverBenchmarks
             }
 
             toKill.Add((death.KilledAt - takeover.StoppedAt).TotalMilliseconds);
-            toDead.Add((death.DeadAt - death.KilledAt).TotalMilliseconds);
-            toActive.Add((takeover.AnsweredAt - death.DeadAt).TotalMilliseconds);
+            toDead.Add((death.SeenDeadAt - death.KilledAt).TotalMilliseconds);
+            toActive.Add((takeover.AnsweredAt - death.SeenDeadAt).TotalMilliseconds);
             await active.WaitForExitAsync(TimeSpan.FromSeconds(10));
             active.Start(); // same data dir: it rejoins as Passive
             await active.WaitReadyAsync();
@@ -158,7 +159,7 @@ public static class FailoverBenchmarks
         Report.Line("added by fencing", string.Create(CultureInfo.InvariantCulture,
             $"median +{Stats.Median(on) - Stats.Median(off):F0} ms, max +{on.Max() - off.Max():F0} ms"), "");
         Report.Line("  fencing on, medians by phase", string.Create(CultureInfo.InvariantCulture,
-            $"SIGSTOP→BMC kills {Stats.Median(toKill):F0} ms, kill→dead {Stats.Median(toDead):F0} ms, dead→answers Active {Stats.Median(toActive):F0} ms"), "");
+            $"SIGSTOP→BMC kills {Stats.Median(toKill):F0} ms, kill→status reads it dead {Stats.Median(toDead):F0} ms, →answers Active {Stats.Median(toActive):F0} ms"), "");
     }
 
     private sealed record Takeover(double Milliseconds, DateTimeOffset StoppedAt, DateTimeOffset AnsweredAt);

@@ -16,6 +16,8 @@ public static class FencingPair
     {
         var settings = SimulatedBmcAgent.BmcSettings(sim, "Appliance:Ha:Fencing:Bmc");
         settings["Appliance:Ha:Fencing:Enabled"] = "true";
+        // A killed agent takes a moment to die and reads on until then: re-read status after 100 ms, not the default 1 s.
+        settings["Appliance:Ha:Fencing:PollInterval"] = "00:00:00.100";
         settings["Appliance:Bmc:Kind"] = "None"; // never this machine's own /dev/ipmi0
         if (passwordFile is not null)
         {

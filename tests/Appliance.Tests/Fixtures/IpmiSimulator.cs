@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -96,13 +97,14 @@ public sealed class IpmiSimulator : IDisposable
         return sim;
     }
 
-    /// <summary>PID of the "host" process chassis power-on started, or null when powered off.</summary>
+    /// <summary>PID of the "host" process (started by chassis power on, or adopted), or null when there is none.</summary>
     public int? HostPid
     {
         get
         {
             var file = Path.Combine(Directory, "host.pid");
-            return File.Exists(file) && int.TryParse(File.ReadAllText(file).Trim(), out var pid) ? pid : null;
+            // "<pid>", or "<pid> <kill sent>" while a killed host is not yet seen dead by a status read.
+            return File.Exists(file) && int.TryParse(File.ReadAllText(file).Split(' ')[0].Trim(), out var pid) ? pid : null;
         }
     }
 
@@ -110,26 +112,22 @@ public sealed class IpmiSimulator : IDisposable
     /// Makes a process the test started itself (an agent) the simulated host: chassis power reads on while it
     /// lives, and power off SIGKILLs it and reads off only once it is dead.
     /// </summary>
-    public void AdoptHost(int pid) => File.WriteAllText(Path.Combine(Directory, "host.pid"), pid.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
+    public void AdoptHost(int pid) => File.WriteAllText(Path.Combine(Directory, "host.pid"), pid.ToString(CultureInfo.InvariantCulture) + "\n");
 
-    /// <summary>Each host killed by chassis power off: when the kill was sent and when the host was seen dead (wall clock, from the chassis control script).</summary>
-    public IReadOnlyList<(int Pid, DateTimeOffset KilledAt, DateTimeOffset DeadAt)> HostDeaths
+    /// <summary>
+    /// Each host killed by chassis power off: when the kill was sent, and when a power status read first found it dead
+    /// (wall clock, from the chassis control script). Power reads on until then.
+    /// </summary>
+    public IReadOnlyList<(int Pid, DateTimeOffset KilledAt, DateTimeOffset SeenDeadAt)> HostDeaths
     {
         get
         {
             var file = Path.Combine(Directory, "host-off.log");
             if (!File.Exists(file))
                 return [];
-            var invariant = System.Globalization.CultureInfo.InvariantCulture;
-            DateTimeOffset Epoch(string secondsDotNanos)
-            {
-                var parts = secondsDotNanos.Split('.');
-                return DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts[0], invariant)).AddTicks(long.Parse(parts[1], invariant) / 100);
-            }
-
             return File.ReadAllLines(file)
-                .Select(line => line.Split(' ')) // "<pid> <kill sent> <seen dead>"
-                .Select(p => (int.Parse(p[0], invariant), Epoch(p[1]), Epoch(p[2])))
+                .Select(line => line.Split(' ')) // "<pid> <kill sent> <seen dead>", times as epoch seconds with a fraction
+                .Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), EpochTime(p[1]), EpochTime(p[2])))
                 .ToArray();
         }
     }
@@ -225,6 +223,14 @@ public sealed class IpmiSimulator : IDisposable
         }
 
         throw new InvalidOperationException($"ipmi_sim did not answer an RMCP ping within {limit}: {Output}");
+    }
+
+    /// <summary>"1795490951.663066" (bash's EPOCHREALTIME) as a time.</summary>
+    private static DateTimeOffset EpochTime(string secondsDotFraction)
+    {
+        var parts = secondsDotFraction.Split('.');
+        var ticks = long.Parse((parts[1] + "0000000")[..7], CultureInfo.InvariantCulture); // the fraction in 100 ns ticks
+        return DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts[0], CultureInfo.InvariantCulture)).AddTicks(ticks);
     }
 
     private static int FreePort(SocketType type, ProtocolType protocol)

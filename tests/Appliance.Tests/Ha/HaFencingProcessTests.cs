@@ -41,7 +41,8 @@ public sealed class HaFencingProcessTests : IDisposable
         var answeredActiveAt = DateTimeOffset.UtcNow;
         Assert.True(IpmiSimulator.IsGone(pid), $"pid {pid} still runs while its peer answers Active");
 
-        // Order of events: SIGSTOP → the BMC kills the Active process → the Passive records its promotion → a load balancer sees it Active.
+        // Order of events: SIGSTOP → the BMC kills the Active process → a power status read finds it dead → the Passive
+        // promotes (recorded in its history) and a load balancer sees it Active.
         var death = Assert.Single(sim.HostDeaths);
         Assert.Equal(pid, death.Pid);
         // The role is served as soon as it is persisted; its history entry follows a moment later.
@@ -52,8 +53,9 @@ public sealed class HaFencingProcessTests : IDisposable
             return history.Any(IsPromotion);
         }, Generous, "the promotion in the Passive's history");
         var promotion = Assert.Single(history, IsPromotion);
-        var order = $"SIGSTOP {stoppedAt:HH:mm:ss.fff}, BMC kill {death.KilledAt:HH:mm:ss.fff}, dead {death.DeadAt:HH:mm:ss.fff}, answered Active {answeredActiveAt:HH:mm:ss.fff}, promotion recorded {promotion.Time:HH:mm:ss.fff}";
-        Assert.True(stoppedAt < death.KilledAt && death.KilledAt <= death.DeadAt && death.DeadAt < answeredActiveAt && death.DeadAt < promotion.Time, order);
+        var order = $"SIGSTOP {stoppedAt:HH:mm:ss.fff}, BMC kill {death.KilledAt:HH:mm:ss.fff}, BMC sees it dead {death.SeenDeadAt:HH:mm:ss.fff}, " +
+            $"answered Active {answeredActiveAt:HH:mm:ss.fff}, promotion recorded {promotion.Time:HH:mm:ss.fff}";
+        Assert.True(stoppedAt < death.KilledAt && death.KilledAt <= death.SeenDeadAt && death.SeenDeadAt < answeredActiveAt && death.SeenDeadAt < promotion.Time, order);
         Assert.Contains("fence ConfirmedOff: peer BMC confirms power off", promotion.Cause, StringComparison.Ordinal);
         Assert.Contains(history, e => e.Kind == nameof(HaEventKind.Fencing) && e.Message.StartsWith("fencing ", StringComparison.Ordinal));
         Assert.Equal(137, await active.WaitForExitAsync(TimeSpan.FromSeconds(10))); // 128 + SIGKILL: killed by the BMC, not exited
