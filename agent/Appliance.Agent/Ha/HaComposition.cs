@@ -1,5 +1,6 @@
 using Appliance.Agent.Hosting;
 using Appliance.Core.Ports;
+using Appliance.Hw.Processes;
 
 namespace Appliance.Agent.Ha;
 
