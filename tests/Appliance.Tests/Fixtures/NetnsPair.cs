@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Appliance.Hw.Processes;
 
 namespace Appliance.Tests.Fixtures;
@@ -39,20 +38,7 @@ public sealed class NetnsPair : IDisposable
     public ICommandRunner NodeRunner() => new InNamespace(Node, new ProcessCommandRunner());
 
     /// <summary>Runs <c>ip ARGS</c> and returns stdout; throws with stderr on failure.</summary>
-    public static string Ip(params string[] args)
-    {
-        var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using Process process = Process.Start(info)!;
-        string stdout = process.StandardOutput.ReadToEnd();
-        string stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return process.ExitCode == 0 ? stdout : throw new InvalidOperationException($"ip {string.Join(' ', args)}: {stderr.Trim()}");
-    }
+    public static string Ip(params string[] args) => Tool.Checked("ip", args);
 
     public string NodeAddresses() => Ip("-n", Node, "-4", "-o", "addr", "show", "dev", NodeInterface);
 
