@@ -91,6 +91,12 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Before the link says offline: the peer may take the address the moment it hears that.
+        if (_ports.SharedAddress.IsHeld)
+        {
+            await _ports.SharedAddress.ReleaseAsync(cancellationToken);
+        }
+
         await StopEngineAsync();
         if (_broker is not null)
         {
@@ -101,6 +107,11 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopEngineAsync();
+        if (_ports.SharedAddress is IAsyncDisposable sharedAddress)
+        {
+            await sharedAddress.DisposeAsync();
+        }
+
         if (_broker is not null)
         {
             await _broker.DisposeAsync();
