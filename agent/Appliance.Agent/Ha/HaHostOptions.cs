@@ -35,6 +35,9 @@ public sealed partial class ManagedServicesOptions
 
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
+    /// <summary>How often a node that is not Active checks that nobody started a managed service by hand.</summary>
+    public TimeSpan StrayCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>One line per invalid key: key, value and what is allowed. Empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -96,6 +99,7 @@ public sealed partial class ManagedServicesOptions
 
         HaOptionChecks.Range(errors, $"{Section}:StartTimeout", StartTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
         HaOptionChecks.Range(errors, $"{Section}:StopTimeout", StopTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+        HaOptionChecks.Range(errors, $"{Section}:StrayCheckInterval", StrayCheckInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         return errors;
     }
 
