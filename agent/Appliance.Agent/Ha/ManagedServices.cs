@@ -171,7 +171,7 @@ public sealed partial class ManagedServices : IManagedServices, IDisposable
     private async Task<T> ExclusiveAsync<T>(Intent? intent, Func<Task<T>> operation, CancellationToken cancellationToken)
     {
         T result = default!;
-        await ExclusiveAsync(intent, async () => result = await operation(), cancellationToken);
+        await ExclusiveAsync(intent, async () => { result = await operation(); }, cancellationToken);
         return result;
     }
 
@@ -219,7 +219,7 @@ public sealed partial class ManagedServices : IManagedServices, IDisposable
     {
         ArgumentNullException.ThrowIfNull(nodeIsActive);
         return ExclusiveAsync<StoppedCheck?>(null, async () =>
-            _intent == Intent.Stop && !nodeIsActive() ? await CheckStoppedCoreAsync(cancellationToken) : null, cancellationToken);
+            !nodeIsActive() && _intent == Intent.Stop ? await CheckStoppedCoreAsync(cancellationToken) : null, cancellationToken);
     }
 
     /// <summary>

@@ -16,6 +16,7 @@ public sealed partial class StrayServiceGuard : IAsyncDisposable
     private readonly ILogger<StrayServiceGuard> _logger;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
+    private PeriodicTimer? _timer;
 
     /// <param name="nodeIsActive">Asked under the services gate before each check: true skips it.</param>
     /// <param name="report">Called after every check that ran (not after a skipped one), found something or not.</param>
@@ -30,7 +31,14 @@ public sealed partial class StrayServiceGuard : IAsyncDisposable
         _logger = logger;
     }
 
-    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
+    /// <summary>The first check is one interval from now (the start-up stop has just run).</summary>
+    public void Start()
+    {
+        // Created here, not in the loop: the interval counts from this call, whenever the loop gets a thread.
+        _timer = new PeriodicTimer(_interval, _time);
+        PeriodicTimer timer = _timer;
+        _loop = Task.Run(() => RunAsync(timer, _stop.Token), CancellationToken.None);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -44,12 +52,12 @@ public sealed partial class StrayServiceGuard : IAsyncDisposable
             // The loop ends by cancellation.
         }
 
+        _timer?.Dispose();
         _stop.Dispose();
     }
 
-    private async Task RunAsync(CancellationToken cancellationToken)
+    private async Task RunAsync(PeriodicTimer timer, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_interval, _time);
         while (await timer.WaitForNextTickAsync(cancellationToken))
         {
             try

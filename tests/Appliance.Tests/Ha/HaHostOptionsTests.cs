@@ -42,6 +42,8 @@ public sealed class HaHostOptionsTests
         { "AgentManaged", "Appliance:Ha:Services:Units contains AgentUnit 'appliance-agent.service': the agent cannot manage itself" },
         { "StartTimeout", "Appliance:Ha:Services:StartTimeout=00:00:00.5000000 is out of range: allowed 00:00:01 – 00:10:00" },
         { "StopTimeout", "Appliance:Ha:Services:StopTimeout=00:10:01 is out of range: allowed 00:00:01 – 00:10:00" },
+        { "StrayCheckLow", "Appliance:Ha:Services:StrayCheckInterval=00:00:00.9000000 is out of range: allowed 00:00:01 – 01:00:00" },
+        { "StrayCheckHigh", "Appliance:Ha:Services:StrayCheckInterval=01:00:01 is out of range: allowed 00:00:01 – 01:00:00" },
     };
 
     [Theory]
@@ -72,6 +74,8 @@ public sealed class HaHostOptionsTests
             case "AgentManaged": options.Units.Add("appliance-agent.service"); break;
             case "StartTimeout": options.StartTimeout = TimeSpan.FromMilliseconds(500); break;
             case "StopTimeout": options.StopTimeout = TimeSpan.FromSeconds(601); break;
+            case "StrayCheckLow": options.StrayCheckInterval = TimeSpan.FromMilliseconds(900); break;
+            case "StrayCheckHigh": options.StrayCheckInterval = TimeSpan.FromSeconds(3601); break;
             default: throw new ArgumentOutOfRangeException(nameof(change), change, null);
         }
 
