@@ -10,6 +10,10 @@ public sealed class SystemdUnitControl : IUnitControl
     /// <summary>is-active prints one word; error text goes to stderr and is kept short.</summary>
     private const int OutputLimitBytes = 4096;
 
+    private const UnixFileMode DropInFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    private const UnixFileMode DropInDirectoryMode = DropInFileMode | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan ReloadTimeout = TimeSpan.FromSeconds(60);
 
@@ -27,10 +31,26 @@ public sealed class SystemdUnitControl : IUnitControl
 
     public string DropInPath(string unit) => Path.Combine(_options.DropInDirectory, unit + ".d", DropInName);
 
+    public const string AgentDropInName = "50-appliance-managed-services.conf";
+
+    public string AgentDropInPath => Path.Combine(_options.DropInDirectory, _options.AgentUnit + ".d", AgentDropInName);
+
     /// <summary>
-    /// Writes a drop-in per unit, removes ours from units no longer managed (a config change between runs
-    /// must not keep binding them to the agent), then reloads systemd so the bindings take effect.
-    /// Without BindsTo, a SIGKILLed agent would leave its workload running while the peer takes over.
+    /// The drop-in for the agent's own unit. BindsTo= alone is not enough: while systemd waits to restart
+    /// a crashed agent (Restart=on-failure) the unit counts as activating, not inactive, so the bound
+    /// units keep running until the new agent's start stops them — seconds in which the peer has already
+    /// taken over. ExecStopPost= runs as soon as the main process is gone, crash and SIGKILL included.
+    /// --no-block: never wait on a job from inside the agent's own stop. Backslashes (as in app\x2dweb.service)
+    /// are doubled because systemd unescapes command lines; unit names cannot hold anything else it parses.
+    /// </summary>
+    public string AgentDropInContent(IReadOnlyList<string> units) =>
+        $"[Service]\nExecStopPost=-{_options.SystemctlPath} stop --no-block -- {string.Join(' ', units.Select(u => u.Replace("\\", "\\\\", StringComparison.Ordinal)))}\n";
+
+    /// <summary>
+    /// Writes a drop-in per unit and one for the agent's unit (<see cref="AgentDropInContent"/>), removes
+    /// ours from units no longer managed (a config change between runs must not keep binding them to the
+    /// agent), then reloads systemd so the bindings take effect. Without them, a SIGKILLed agent would
+    /// leave its workload running while the peer takes over.
     /// </summary>
     public async Task PrepareAsync(IReadOnlyList<string> units, CancellationToken cancellationToken)
     {
@@ -38,6 +58,16 @@ public sealed class SystemdUnitControl : IUnitControl
         foreach (string unit in units)
         {
             changed |= await WriteIfDifferentAsync(DropInPath(unit), DropInContent, cancellationToken);
+        }
+
+        if (units.Count > 0)
+        {
+            changed |= await WriteIfDifferentAsync(AgentDropInPath, AgentDropInContent(units), cancellationToken);
+        }
+        else if (File.Exists(AgentDropInPath))
+        {
+            File.Delete(AgentDropInPath);
+            changed = true;
         }
 
         if (Directory.Exists(_options.DropInDirectory))
@@ -114,9 +144,19 @@ public sealed class SystemdUnitControl : IUnitControl
             return false;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string directory = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(directory);
         string temporary = path + ".tmp";
         await File.WriteAllTextAsync(temporary, content, new UTF8Encoding(false), cancellationToken);
+        if (!OperatingSystem.IsWindows())
+        {
+            // New files get 0666/0777 & ~umask, and the agent's umask is narrowed for its API socket
+            // (0117): a directory without the search bit, which root without CAP_DAC_OVERRIDE cannot
+            // enter. chmod is not masked: the modes of systemd's own unit directories.
+            File.SetUnixFileMode(directory, DropInDirectoryMode);
+            File.SetUnixFileMode(temporary, DropInFileMode);
+        }
+
         File.Move(temporary, path, overwrite: true); // systemd never reads a half-written drop-in
         return true;
     }

@@ -156,11 +156,60 @@ public sealed class SystemdManagedServicesTests : IDisposable
             Path.Combine(_dir.Path, "app@blue.service.d", "50-appliance-agent.conf"),
             Path.Combine(_dir.Path, "db.service.d", "50-appliance-agent.conf"),
         ];
-        Assert.Equal(dropIns, filesAtReload);
+        string agentDropIn = Path.Combine(_dir.Path, "appliance-agent.service.d", "50-appliance-managed-services.conf");
+        Assert.Equal([.. dropIns, agentDropIn], filesAtReload);
         foreach (string dropIn in dropIns)
         {
             Assert.Equal("[Unit]\nBindsTo=appliance-agent.service\nAfter=appliance-agent.service\n", await File.ReadAllTextAsync(dropIn));
         }
+
+        Assert.Equal(
+            $"[Service]\nExecStopPost=-{Systemctl} stop --no-block -- db.service app@blue.service\n",
+            await File.ReadAllTextAsync(agentDropIn));
+    }
+
+    [Fact]
+    public async Task The_agent_drop_in_escapes_backslashes_that_systemd_would_unescape()
+    {
+        _runner.Answer("is-active app\\x2dweb.service", RecordingRunner.Exit(3, "inactive\n"));
+
+        await Services("app\\x2dweb.service").EnsureStoppedAtStartAsync(CancellationToken.None);
+
+        Assert.EndsWith(
+            "stop --no-block -- app\\\\x2dweb.service\n",
+            await File.ReadAllTextAsync(Path.Combine(_dir.Path, "appliance-agent.service.d", SystemdUnitControl.AgentDropInName)),
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Drop_in_directories_get_systemds_modes_whatever_the_umask_left()
+    {
+        // The agent's umask is narrowed for its API socket; a directory made under it has no search bit.
+        string directory = Path.Combine(_dir.Path, "db.service.d");
+        Directory.CreateDirectory(directory);
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        _runner.Answer("is-active db.service", RecordingRunner.Exit(3, "inactive\n"));
+
+        await Services("db.service").EnsureStoppedAtStartAsync(CancellationToken.None);
+
+        const UnixFileMode File644 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        const UnixFileMode Directory755 = File644 | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        Assert.Equal(Directory755, File.GetUnixFileMode(directory));
+        Assert.Equal(File644, File.GetUnixFileMode(Path.Combine(directory, SystemdUnitControl.DropInName)));
+    }
+
+    [Fact]
+    public async Task With_no_units_the_agent_drop_in_of_an_earlier_run_is_removed()
+    {
+        string agentDropIn = Path.Combine(_dir.Path, "appliance-agent.service.d", SystemdUnitControl.AgentDropInName);
+        Directory.CreateDirectory(Path.GetDirectoryName(agentDropIn)!);
+        await File.WriteAllTextAsync(agentDropIn, "[Service]\nExecStopPost=-/usr/bin/systemctl stop --no-block -- db.service\n");
+        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.Systemd, DropInDirectory = _dir.Path };
+
+        await ManagedServices.Create(options, _runner, NullLoggerFactory.Instance).EnsureStoppedAtStartAsync(CancellationToken.None);
+
+        Assert.False(File.Exists(agentDropIn));
+        Assert.Equal([$"{Systemctl} daemon-reload"], _runner.Calls);
     }
 
     [Fact]
