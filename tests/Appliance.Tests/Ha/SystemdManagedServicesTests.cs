@@ -157,7 +157,7 @@ public sealed class SystemdManagedServicesTests : IDisposable
             Path.Combine(_dir.Path, "db.service.d", "50-appliance-agent.conf"),
         ];
         string agentDropIn = Path.Combine(_dir.Path, "appliance-agent.service.d", "50-appliance-managed-services.conf");
-        Assert.Equal([.. dropIns, agentDropIn], filesAtReload);
+        Assert.Equal([.. dropIns.Append(agentDropIn).Order(StringComparer.Ordinal)], filesAtReload);
         foreach (string dropIn in dropIns)
         {
             Assert.Equal("[Unit]\nBindsTo=appliance-agent.service\nAfter=appliance-agent.service\n", await File.ReadAllTextAsync(dropIn));
