@@ -145,15 +145,20 @@ public sealed class SystemdUnitControl : IUnitControl
         }
 
         string directory = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(directory);
         string temporary = path + ".tmp";
+        Directory.CreateDirectory(directory);
+
+        // New files get 0666/0777 & ~umask, and the agent's umask is narrowed for its API socket (0117):
+        // a directory without the search bit, which root without CAP_DAC_OVERRIDE cannot enter, so not
+        // even the file below could be written. chmod is not masked: systemd's own unit-file modes.
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(directory, DropInDirectoryMode);
+        }
+
         await File.WriteAllTextAsync(temporary, content, new UTF8Encoding(false), cancellationToken);
         if (!OperatingSystem.IsWindows())
         {
-            // New files get 0666/0777 & ~umask, and the agent's umask is narrowed for its API socket
-            // (0117): a directory without the search bit, which root without CAP_DAC_OVERRIDE cannot
-            // enter. chmod is not masked: the modes of systemd's own unit directories.
-            File.SetUnixFileMode(directory, DropInDirectoryMode);
             File.SetUnixFileMode(temporary, DropInFileMode);
         }
 
