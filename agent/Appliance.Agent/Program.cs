@@ -9,6 +9,7 @@ using Appliance.Agent.Panel;
 using Appliance.Agent.Runtime;
 using Appliance.Agent.Store;
 using Appliance.Agent.Systemd;
+using Appliance.Hw.Processes;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting.Systemd;

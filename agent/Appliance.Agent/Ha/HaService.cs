@@ -111,6 +111,13 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await StopStrayGuardAsync();
+
+        // Before the link says offline: the peer may take the address the moment it hears that.
+        if (_ports.SharedAddress.IsHeld)
+        {
+            await _ports.SharedAddress.ReleaseAsync(cancellationToken);
+        }
+
         await StopEngineAsync();
         if (_broker is not null)
         {
@@ -122,6 +129,11 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     {
         await StopStrayGuardAsync();
         await StopEngineAsync();
+        if (_ports.SharedAddress is IAsyncDisposable sharedAddress)
+        {
+            await sharedAddress.DisposeAsync();
+        }
+
         if (_broker is not null)
         {
             await _broker.DisposeAsync();

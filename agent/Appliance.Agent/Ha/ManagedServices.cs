@@ -1,4 +1,5 @@
 using Appliance.Core.Ports;
+using Appliance.Hw.Processes;
 using Microsoft.Extensions.Logging;
 
 namespace Appliance.Agent.Ha;

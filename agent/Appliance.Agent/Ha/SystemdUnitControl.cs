@@ -1,4 +1,5 @@
 using System.Text;
+using Appliance.Hw.Processes;
 
 namespace Appliance.Agent.Ha;
 

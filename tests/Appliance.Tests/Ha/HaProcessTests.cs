@@ -130,6 +130,14 @@ public class HaProcessTests
         await pair.WaitForAsync(() => Task.FromResult(received.Any(m => m.Contains("admin password reset from panel", StringComparison.Ordinal))),
             Generous, "the reset announced on …/events");
         Assert.DoesNotContain(received, m => m.Contains(password, StringComparison.Ordinal));
+
+        // The peer records what it heard, once, in its own history.
+        await pair.WaitForAsync(async () => (await HistoryAsync(active)).Contains("admin password reset from panel", StringComparison.Ordinal),
+            Generous, "the reset in the peer's history");
+        string peerHistory = await HistoryAsync(active);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(peerHistory, "admin password reset from panel"));
+        Assert.Contains($"announced by {(await AgentPair.HaStatusAsync(active)).Engine!.PeerNodeId}", peerHistory, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, peerHistory, StringComparison.Ordinal);
     }
 
     private static async Task<string> HistoryAsync(AgentProcess node)

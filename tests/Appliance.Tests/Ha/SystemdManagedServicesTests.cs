@@ -1,4 +1,5 @@
 using Appliance.Agent.Ha;
+using Appliance.Hw.Processes;
 using Appliance.Tests.Fixtures;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Appliance.Agent.Ha;
 using Appliance.Core.Failover;
+using Appliance.Hw.Processes;
 using Appliance.Tests.Fixtures;
 using Microsoft.Extensions.Logging.Abstractions;
 
