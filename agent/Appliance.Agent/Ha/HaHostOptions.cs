@@ -27,6 +27,9 @@ public sealed partial class ManagedServicesOptions
 
     public string SystemctlPath { get; set; } = "/usr/bin/systemctl";
 
+    /// <summary>The units the agent's unit stops in its ExecStopPost= (read there by xargs; keep the two in step).</summary>
+    public string StopListPath { get; set; } = "/run/appliance/managed-units";
+
     /// <summary>The agent's own unit: managed units bind to it, so they stop when the agent dies.</summary>
     public string AgentUnit { get; set; } = "appliance-agent.service";
 
@@ -80,6 +83,11 @@ public sealed partial class ManagedServicesOptions
             if (!Path.IsPathFullyQualified(DropInDirectory))
             {
                 errors.Add($"{Section}:DropInDirectory='{DropInDirectory}' is not an absolute path: allowed an absolute directory such as /run/systemd/system");
+            }
+
+            if (!Path.IsPathFullyQualified(StopListPath))
+            {
+                errors.Add($"{Section}:StopListPath='{StopListPath}' is not an absolute path: allowed an absolute file path such as /run/appliance/managed-units");
             }
 
             if (!Path.IsPathFullyQualified(SystemctlPath))

@@ -32,23 +32,23 @@ public sealed class SystemdUnitControl : IUnitControl
 
     public string DropInPath(string unit) => Path.Combine(_options.DropInDirectory, unit + ".d", DropInName);
 
-    public const string AgentDropInName = "50-appliance-managed-services.conf";
-
-    public string AgentDropInPath => Path.Combine(_options.DropInDirectory, _options.AgentUnit + ".d", AgentDropInName);
-
     /// <summary>
-    /// The drop-in for the agent's own unit. BindsTo= alone is not enough: while systemd waits to restart
-    /// a crashed agent (Restart=on-failure) the unit counts as activating, not inactive, so the bound
-    /// units keep running until the new agent's start stops them — seconds in which the peer has already
-    /// taken over. ExecStopPost= runs as soon as the main process is gone, crash and SIGKILL included.
-    /// --no-block: never wait on a job from inside the agent's own stop. Backslashes (as in app\x2dweb.service)
-    /// are doubled because systemd unescapes command lines; unit names cannot hold anything else it parses.
+    /// The list the agent's own unit reads in its ExecStopPost= (images/systemd/appliance-agent.service),
+    /// one unit per line. BindsTo= alone is not enough: while systemd waits to restart a crashed agent
+    /// (Restart=on-failure) the unit counts as activating, not inactive, so the bound units would keep
+    /// running until the new agent's start stops them — seconds in which the peer has already taken over.
+    /// ExecStopPost= runs as soon as the process is gone. A static line reading this file, not a drop-in
+    /// for the agent's unit: systemd 252 ignored an ExecStopPost= that a daemon-reload added while the
+    /// unit was still starting (seen in make image-test), and the agent reloads during its own start.
     /// </summary>
-    public string AgentDropInContent(IReadOnlyList<string> units) =>
-        $"[Service]\nExecStopPost=-{_options.SystemctlPath} stop --no-block -- {string.Join(' ', units.Select(u => u.Replace("\\", "\\\\", StringComparison.Ordinal)))}\n";
+    public static string StopListContent(IReadOnlyList<string> units)
+    {
+        ArgumentNullException.ThrowIfNull(units);
+        return string.Concat(units.Select(unit => unit + "\n"));
+    }
 
     /// <summary>
-    /// Writes a drop-in per unit and one for the agent's unit (<see cref="AgentDropInContent"/>), removes
+    /// Writes a drop-in per unit and the agent unit's stop list (<see cref="StopListContent"/>), removes
     /// ours from units no longer managed (a config change between runs must not keep binding them to the
     /// agent), then reloads systemd so the bindings take effect. Without them, a SIGKILLed agent would
     /// leave its workload running while the peer takes over.
@@ -63,12 +63,11 @@ public sealed class SystemdUnitControl : IUnitControl
 
         if (units.Count > 0)
         {
-            changed |= await WriteIfDifferentAsync(AgentDropInPath, AgentDropInContent(units), cancellationToken);
+            await WriteIfDifferentAsync(_options.StopListPath, StopListContent(units), cancellationToken);
         }
-        else if (File.Exists(AgentDropInPath))
+        else if (File.Exists(_options.StopListPath))
         {
-            File.Delete(AgentDropInPath);
-            changed = true;
+            File.Delete(_options.StopListPath);
         }
 
         if (Directory.Exists(_options.DropInDirectory))
@@ -151,8 +150,9 @@ public sealed class SystemdUnitControl : IUnitControl
 
         // New files get 0666/0777 & ~umask, and the agent's umask is narrowed for its API socket (0117):
         // a directory without the search bit, which root without CAP_DAC_OVERRIDE cannot enter, so not
-        // even the file below could be written. chmod is not masked: systemd's own unit-file modes.
-        if (!OperatingSystem.IsWindows())
+        // even the file below could be written. chmod is not masked: systemd's own unit-file modes. A
+        // directory that can be entered keeps its mode (/run/appliance is systemd's, 0750).
+        if (!OperatingSystem.IsWindows() && !File.GetUnixFileMode(directory).HasFlag(UnixFileMode.UserExecute))
         {
             File.SetUnixFileMode(directory, DropInDirectoryMode);
         }

@@ -38,6 +38,7 @@ public sealed class HaHostOptionsTests
         { "WindowsSlash", "Appliance:Ha:Services:Units:0='a/b' is not a Windows service name" },
         { "DropInDirectory", "Appliance:Ha:Services:DropInDirectory='run/systemd' is not an absolute path" },
         { "SystemctlPath", "Appliance:Ha:Services:SystemctlPath='systemctl' is not an absolute path" },
+        { "StopListPath", "Appliance:Ha:Services:StopListPath='managed-units' is not an absolute path" },
         { "AgentUnit", "Appliance:Ha:Services:AgentUnit='agent' is not a systemd unit name" },
         { "AgentManaged", "Appliance:Ha:Services:Units contains AgentUnit 'appliance-agent.service': the agent cannot manage itself" },
         { "StartTimeout", "Appliance:Ha:Services:StartTimeout=00:00:00.5000000 is out of range: allowed 00:00:01 – 00:10:00" },
@@ -70,6 +71,7 @@ public sealed class HaHostOptionsTests
             case "WindowsSlash": options.Kind = ManagedServicesKind.Windows; options.Units.Add("a/b"); break;
             case "DropInDirectory": options.DropInDirectory = "run/systemd"; break;
             case "SystemctlPath": options.SystemctlPath = "systemctl"; break;
+            case "StopListPath": options.StopListPath = "managed-units"; break;
             case "AgentUnit": options.AgentUnit = "agent"; break;
             case "AgentManaged": options.Units.Add("appliance-agent.service"); break;
             case "StartTimeout": options.StartTimeout = TimeSpan.FromMilliseconds(500); break;

@@ -27,7 +27,7 @@ public sealed class StrayServiceGuardTests : IAsyncLifetime
 
     public StrayServiceGuardTests()
     {
-        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.Systemd, Units = ["db.service", "app.service"], DropInDirectory = _dir.Path };
+        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.Systemd, Units = ["db.service", "app.service"], DropInDirectory = _dir.Path, StopListPath = _dir.File("managed-units") };
         _services = ManagedServices.Create(options, _runner, NullLoggerFactory.Instance);
         _guard = new StrayServiceGuard(_services, NodeIsActive, Interval, check => _reports.Writer.TryWrite(check), _time, NullLogger<StrayServiceGuard>.Instance);
         _runner.Answer("is-active db.service", RecordingRunner.Exit(3, "inactive\n"))

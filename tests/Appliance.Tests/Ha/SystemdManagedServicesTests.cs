@@ -11,11 +11,13 @@ public sealed class SystemdManagedServicesTests : IDisposable
     private readonly TempDir _dir = new();
     private readonly RecordingRunner _runner = new();
 
+    private string StopList => Path.Combine(_dir.Path, "run-appliance", "managed-units");
+
     public void Dispose() => _dir.Dispose();
 
     private ManagedServices Services(params string[] units)
     {
-        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.Systemd, Units = [.. units], DropInDirectory = _dir.Path };
+        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.Systemd, Units = [.. units], DropInDirectory = _dir.Path, StopListPath = StopList };
         Assert.Empty(options.Validate());
         return ManagedServices.Create(options, _runner, NullLoggerFactory.Instance);
     }
@@ -157,29 +159,24 @@ public sealed class SystemdManagedServicesTests : IDisposable
             Path.Combine(_dir.Path, "app@blue.service.d", "50-appliance-agent.conf"),
             Path.Combine(_dir.Path, "db.service.d", "50-appliance-agent.conf"),
         ];
-        string agentDropIn = Path.Combine(_dir.Path, "appliance-agent.service.d", "50-appliance-managed-services.conf");
-        Assert.Equal([.. dropIns.Append(agentDropIn).Order(StringComparer.Ordinal)], filesAtReload);
+        Assert.Equal(dropIns, filesAtReload.Where(f => f.EndsWith(SystemdUnitControl.DropInName, StringComparison.Ordinal)));
         foreach (string dropIn in dropIns)
         {
             Assert.Equal("[Unit]\nBindsTo=appliance-agent.service\nAfter=appliance-agent.service\n", await File.ReadAllTextAsync(dropIn));
         }
 
-        Assert.Equal(
-            $"[Service]\nExecStopPost=-{Systemctl} stop --no-block -- db.service app@blue.service\n",
-            await File.ReadAllTextAsync(agentDropIn));
+        // What the agent unit's ExecStopPost= hands to systemctl: unit names verbatim, one per line.
+        Assert.Equal("db.service\napp@blue.service\n", await File.ReadAllTextAsync(StopList));
     }
 
     [Fact]
-    public async Task The_agent_drop_in_escapes_backslashes_that_systemd_would_unescape()
+    public async Task The_stop_list_keeps_unit_names_verbatim()
     {
         _runner.Answer("is-active app\\x2dweb.service", RecordingRunner.Exit(3, "inactive\n"));
 
         await Services("app\\x2dweb.service").EnsureStoppedAtStartAsync(CancellationToken.None);
 
-        Assert.EndsWith(
-            "stop --no-block -- app\\\\x2dweb.service\n",
-            await File.ReadAllTextAsync(Path.Combine(_dir.Path, "appliance-agent.service.d", SystemdUnitControl.AgentDropInName)),
-            StringComparison.Ordinal);
+        Assert.Equal("app\\x2dweb.service\n", await File.ReadAllTextAsync(StopList));
     }
 
     [Fact]
@@ -200,17 +197,16 @@ public sealed class SystemdManagedServicesTests : IDisposable
     }
 
     [Fact]
-    public async Task With_no_units_the_agent_drop_in_of_an_earlier_run_is_removed()
+    public async Task With_no_units_the_stop_list_of_an_earlier_run_is_removed()
     {
-        string agentDropIn = Path.Combine(_dir.Path, "appliance-agent.service.d", SystemdUnitControl.AgentDropInName);
-        Directory.CreateDirectory(Path.GetDirectoryName(agentDropIn)!);
-        await File.WriteAllTextAsync(agentDropIn, "[Service]\nExecStopPost=-/usr/bin/systemctl stop --no-block -- db.service\n");
-        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.Systemd, DropInDirectory = _dir.Path };
+        Directory.CreateDirectory(Path.GetDirectoryName(StopList)!);
+        await File.WriteAllTextAsync(StopList, "db.service\n");
+        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.Systemd, DropInDirectory = _dir.Path, StopListPath = StopList };
 
         await ManagedServices.Create(options, _runner, NullLoggerFactory.Instance).EnsureStoppedAtStartAsync(CancellationToken.None);
 
-        Assert.False(File.Exists(agentDropIn));
-        Assert.Equal([$"{Systemctl} daemon-reload"], _runner.Calls);
+        Assert.False(File.Exists(StopList));
+        Assert.Empty(_runner.Calls);
     }
 
     [Fact]
@@ -256,7 +252,7 @@ public sealed class SystemdManagedServicesTests : IDisposable
     [Fact]
     public async Task Kind_none_runs_no_command()
     {
-        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.None, DropInDirectory = _dir.Path };
+        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.None, DropInDirectory = _dir.Path, StopListPath = StopList };
         ManagedServices services = ManagedServices.Create(options, _runner, NullLoggerFactory.Instance);
 
         await services.EnsureStoppedAtStartAsync(CancellationToken.None);
