@@ -170,7 +170,9 @@ check "agent logs in the systemd format (lines left with a raw level prefix: $RA
 # --- managed services: what "Active" means on the box -------------------------------------------------
 # The agent is reconfigured (a unit drop-in with APPLIANCE__ variables) to manage a stand-in workload,
 # paired with a second agent run in the container as a transient unit on loopback (own broker, socket,
-# port, data dir), made Active, SIGKILLed, and watched as it comes back Passive.
+# port, data dir), made Active, SIGKILLed, and watched as it comes back Passive. The peer manages nothing
+# and gets its own drop-in directory and stop list: an agent removes the ones it does not manage, and two
+# agents on one host are only a test set-up.
 MANAGED=appliance-test-managed.service
 PEER=appliance-peer.service; PEER_SOCKET=/run/appliance-peer.sock; PEER_PORT=8081
 T_MANAGED=$(now_ms)
@@ -200,7 +202,8 @@ check "the agent listed the unit for its unit's ExecStopPost= (/run/appliance/ma
 
 IN systemd-run --quiet --unit="$PEER" /opt/appliance/agent/appliance-agent --Appliance:NodeName=peer \
   --Appliance:DataDir=/var/lib/appliance-peer --Appliance:Api:SocketPath="$PEER_SOCKET" --Appliance:Api:TcpPort="$PEER_PORT" \
-  --Appliance:Ha:PeerLink:EmbeddedBroker:BindAddress=127.0.0.1 --Appliance:Ha:PeerLink:EmbeddedBroker:Port=1884
+  --Appliance:Ha:PeerLink:EmbeddedBroker:BindAddress=127.0.0.1 --Appliance:Ha:PeerLink:EmbeddedBroker:Port=1884 \
+  --Appliance:Ha:Services:DropInDirectory=/run/appliance-peer.d --Appliance:Ha:Services:StopListPath=/run/appliance-peer.units
 holds 30000 IN test -S "$PEER_SOCKET"
 IN appliancectl ha keygen /root/pair.key >/dev/null
 PAIR_OUT=$( { IN timeout 30 appliancectl ha establish --peer 127.0.0.1:1884 --key-file /root/pair.key &&
