@@ -44,6 +44,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     private MqttPeerLink? _link;
     private FailoverEngine? _engine;
     private StrayServiceGuard? _strayGuard;
+    private string? _startProblem;
     private string? _lastStrayProblem;
 
     public HaService(AgentStore store, AgentOptions options, HaHostPorts ports, IHaEvents events, TimeProvider time, ILoggerFactory loggers)
@@ -70,7 +71,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     public HaPersistedState Persisted => _haStore.Load();
 
     /// <summary>Why a managed service failed to start or stop, or null when they are as the role wants.</summary>
-    public string? ServicesProblem => _ports.Services.Problem;
+    public string? ServicesProblem => _ports.Services.Problem ?? _startProblem;
 
     /// <summary>The engine loop died: fatal, the main loop stops feeding the watchdog.</summary>
     public bool EngineFaulted => _engine?.Completion.IsFaulted == true;
@@ -93,8 +94,8 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
         // Whatever this node held before it stopped (or was killed) is released before it rejoins:
         // the engine decides afresh, and never comes up Active while its peer is.
-        await _ports.SharedAddress.ReleaseAsync(cancellationToken);
-        await _ports.Services.EnsureStoppedAtStartAsync(cancellationToken);
+        await StartStepAsync("release the shared address", () => _ports.SharedAddress.ReleaseAsync(cancellationToken));
+        await StartStepAsync("stop the managed services", () => _ports.Services.EnsureStoppedAtStartAsync(cancellationToken));
         if (!_ports.Services.IsEmpty)
         {
             _strayGuard = new StrayServiceGuard(_ports.Services, NodeIsActive, _strayCheckInterval, ReportStray, _time, _loggers.CreateLogger<StrayServiceGuard>());
@@ -326,6 +327,28 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     private bool NodeIsActive() => _haStore.Load().Role == HaRole.Active || _engine?.Snapshot.Role == HaRole.Active;
 
     /// <summary>Every stray stop is history and an event; a unit that will not stop is reported once per distinct problem.</summary>
+    /// <summary>
+    /// A start step that fails is recorded and fails /check_health, and the agent runs on: a crash loop
+    /// under systemd would hide the reason from the technician and help nothing. The node still joins
+    /// only as Passive, and the stray-service guard keeps stopping what should not run.
+    /// </summary>
+    private async Task StartStepAsync(string what, Func<Task> step)
+    {
+        try
+        {
+            await step();
+        }
+        catch (Exception e) when (e is ManagedServicesException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            _startProblem = $"could not {what} at start: {e.Message}";
+            _store.AppendHistory(ServicesEventKind, _startProblem, "start");
+            LogStartStepFailed(_logger, what, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not {What} at start: {Reason}; the agent runs on, unhealthy")]
+    private static partial void LogStartStepFailed(ILogger logger, string what, string reason);
+
     private void ReportStray(StoppedCheck check)
     {
         HaRole role = _haStore.Load().Role;

@@ -84,8 +84,18 @@ public sealed class SharedAddressTests : IDisposable
 
         // The agent's TCP listener is inside the namespace; its Unix socket is reachable from here.
         using var http = agent.CreateLocalClient();
-        await Eventually(() => http.GetAsync(new Uri("api/v1/status", UriKind.Relative)).ContinueWith(t => t.IsCompletedSuccessfully && t.Result.IsSuccessStatusCode, TaskScheduler.Default).Result,
-            "agent answering on its socket: " + agent.OutputText);
+        await Poll.UntilAsync(async () =>
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri("api/v1/status", UriKind.Relative));
+                return response.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false; // not listening yet
+            }
+        }, TimeSpan.FromSeconds(30), () => "agent answering on its socket: " + agent.OutputText);
         Assert.DoesNotContain(Vip, _net.NodeAddresses(), StringComparison.Ordinal);
         Assert.Contains($"Shared address {Vip}/24 released on {NetnsPair.NodeInterface}", agent.OutputText, StringComparison.Ordinal);
     }
@@ -126,13 +136,5 @@ public sealed class SharedAddressTests : IDisposable
         NetnsPair.Ip("netns", "pids", ns).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Any(pid => File.Exists($"/proc/{pid}/comm") && File.ReadAllText($"/proc/{pid}/comm").Trim() == "arping");
 
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"not reached within 10 s: {what}");
-            await Task.Delay(50);
-        }
-    }
+    private static Task Eventually(Func<bool> condition, string what) => Poll.UntilAsync(condition, TimeSpan.FromSeconds(10), () => what);
 }
