@@ -28,8 +28,11 @@ clean:
 # The appliance OS image (images/): make image, make image-test.
 -include images/image.mk
 
+# Figures are for the agent that ships (images/publish.sh: trimmed, ReadyToRun); RSS also for the build
+# output. One figure: make bench BENCH_ARGS="--only rss" (ready, rss, commits, failover, fencing, panel).
 bench: test-deps build
-	$(DOTNET) tools/Appliance.Bench/bin/$(CONFIG)/net10.0/appliance-bench.dll $(BENCH_ARGS)
+	images/publish.sh .bench/publish
+	APPLIANCE_AGENT_EXE=.bench/publish/agent/appliance-agent $(DOTNET) tools/Appliance.Bench/bin/$(CONFIG)/net10.0/appliance-bench.dll $(BENCH_ARGS)
 
 # appliancectl against the agent `make run` started: make ctl ARGS="history --limit 5"
 ctl:

@@ -29,20 +29,28 @@ public static class AgentBenchmarks
         Report.Line("start to READY=1", $"median {Stats.Median(samples):F0} ms, max {samples.Max():F0} ms over {starts} starts", "target ≤ 1500 ms");
     }
 
-    public static async Task SteadyStateAsync(TimeSpan settle, TimeSpan idleWindow)
+    /// <summary>RSS after <paramref name="settle"/> and idle CPU after it, with where the RSS sits.</summary>
+    /// <param name="label">Which binary: the build output `make run` starts or the published agent that ships.</param>
+    public static async Task SteadyStateAsync(TimeSpan settle, TimeSpan idleWindow, string label, string executable)
     {
         using var temp = new TempDir();
-        await using var agent = new AgentProcess(temp.File("data"));
+        await using var agent = new AgentProcess(temp.File("data"), executable: executable);
         agent.Start();
         await agent.WaitReadyAsync();
         await Task.Delay(settle);
         var rssMb = ProcStat.RssBytes(agent.Pid) / (1024.0 * 1024.0);
-        Report.Line($"RSS after {settle.TotalSeconds:F0} s", $"{rssMb:F1} MB", "target ≤ 80 MB");
+        Report.Line($"RSS after {settle.TotalSeconds:F0} s, {label}", $"{rssMb:F1} MB", "target ≤ 80 MB");
+        Report.Line("  of which", MemoryBreakdown.Read(agent.Pid).ToString(), "");
+
+        if (idleWindow <= TimeSpan.Zero)
+        {
+            return;
+        }
 
         var cpuBefore = ProcStat.CpuTime(agent.Pid);
         await Task.Delay(idleWindow);
         var cpu = (ProcStat.CpuTime(agent.Pid) - cpuBefore) / idleWindow * 100;
-        Report.Line($"idle CPU over {idleWindow.TotalSeconds:F0} s", $"{cpu:F2} % of one core", "target ≤ 1 %");
+        Report.Line($"idle CPU over {idleWindow.TotalSeconds:F0} s, {label}", $"{cpu:F2} % of one core", "target ≤ 1 %");
     }
 
     public static async Task DurableCommitsAsync(TimeSpan window)

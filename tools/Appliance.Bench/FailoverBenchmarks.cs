@@ -26,6 +26,12 @@ public static class FailoverBenchmarks
             active.Signal(Signals.SIGKILL);
             await WaitActiveAsync(peer);
             samples.Add(clock.Elapsed.TotalMilliseconds);
+            if (clock.Elapsed > TimeSpan.FromSeconds(3.5))
+            {
+                // Slower than the engine's own deadline: show what the survivor saw.
+                Console.Error.WriteLine($"slow SIGKILL failover ({clock.Elapsed.TotalMilliseconds:F0} ms); survivor's last lines:\n{string.Join('\n', peer.Output.TakeLast(40))}");
+            }
+
             await active.WaitForExitAsync(TimeSpan.FromSeconds(10));
             active.Start();
             await active.WaitReadyAsync();

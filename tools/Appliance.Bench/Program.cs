@@ -1,25 +1,53 @@
 using Appliance.Bench;
+using Appliance.Tests.Fixtures;
 
 // Figures go to the README's performance section with this command line (make bench).
+// --only NAME[,NAME]: ready, rss, commits, failover, fencing, panel. APPLIANCE_AGENT_EXE (set by
+// `make bench` to the agent images/publish.sh ships) selects the binary every figure runs.
 var quick = args.Contains("--quick");
-Console.Out.WriteLine($"appliance-bench on {Environment.ProcessorCount} cores{(quick ? " (quick)" : "")}");
-
-// `--only fencing`: just the BMC fencing section.
-var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
-if (only is not null && only != "fencing")
+var onlyIndex = Array.IndexOf(args, "--only");
+var only = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',') : null;
+string[] figures = ["ready", "rss", "commits", "failover", "fencing", "panel"];
+if (only?.Except(figures).ToArray() is { Length: > 0 } unknown)
 {
-    Console.Error.WriteLine($"appliance-bench: --only '{only}' is unknown: allowed fencing");
+    Console.Error.WriteLine($"appliance-bench: --only {string.Join(',', unknown)}: unknown figure (allowed: {string.Join(", ", figures)})");
     return 2;
 }
 
-if (only is null)
+bool Runs(string figure) => only is null || only.Contains(figure);
+
+Console.Out.WriteLine($"appliance-bench on {Environment.ProcessorCount} cores{(quick ? " (quick)" : "")}; agent: {RepoPaths.AgentExecutable}");
+
+if (Runs("ready") || Runs("rss") || Runs("commits"))
 {
     Report.Section("agent (foundation)");
-    await AgentBenchmarks.StartToReadyAsync(10);
-    await AgentBenchmarks.SteadyStateAsync(quick ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(60), quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30));
-    await AgentBenchmarks.DurableCommitsAsync(TimeSpan.FromSeconds(quick ? 3 : 10));
+}
 
-    var runs = quick ? 5 : 20;
+if (Runs("ready"))
+{
+    await AgentBenchmarks.StartToReadyAsync(10);
+}
+
+if (Runs("rss"))
+{
+    var settle = quick ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(60);
+    var shipped = RepoPaths.AgentExecutable != RepoPaths.BuiltAgentExecutable;
+    await AgentBenchmarks.SteadyStateAsync(settle, quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30), shipped ? "shipped" : "build output", RepoPaths.AgentExecutable);
+    if (shipped)
+    {
+        // The framework-dependent build `make run` starts, for comparison (no idle-CPU window).
+        await AgentBenchmarks.SteadyStateAsync(settle, TimeSpan.Zero, "build output", RepoPaths.BuiltAgentExecutable);
+    }
+}
+
+if (Runs("commits"))
+{
+    await AgentBenchmarks.DurableCommitsAsync(TimeSpan.FromSeconds(quick ? 3 : 10));
+}
+
+var runs = quick ? 5 : 20;
+if (Runs("failover"))
+{
     Report.Section("failover (two agents, embedded brokers, loopback)");
     await FailoverBenchmarks.SigkillAsync(runs);
     await FailoverBenchmarks.SigstopAsync(runs, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), "SIGSTOP, 100 ms / 300 ms", "target ≤ 400 ms; keepalived 0.34–0.41 s at advert 0.1 s");
@@ -27,11 +55,14 @@ if (only is null)
     await FailoverBenchmarks.HeartbeatCostAndStarvationAsync(TimeSpan.FromSeconds(quick ? 10 : 30), args.Contains("--soak") ? TimeSpan.FromMinutes(10) : TimeSpan.FromSeconds(quick ? 20 : 60));
 }
 
-Report.Section("fencing (BMC)");
-await FailoverBenchmarks.FencingAsync(10);
-await FailoverBenchmarks.FencingAddedTimeAsync(quick ? 3 : 10);
+if (Runs("fencing"))
+{
+    Report.Section("fencing (BMC)");
+    await FailoverBenchmarks.FencingAsync(10);
+    await FailoverBenchmarks.FencingAddedTimeAsync(quick ? 3 : 10);
+}
 
-if (only is null)
+if (Runs("panel"))
 {
     Report.Section("front panel");
     await Appliance.Tests.FrontPanel.PanelBenchmark.RunAsync(Console.Out);

@@ -13,10 +13,13 @@ public sealed class AgentProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _output = new();
     private readonly Dictionary<string, string> _settings;
     private readonly Dictionary<string, string> _environment;
+    private readonly string _executable;
     private Process? _process;
 
-    public AgentProcess(string dataDir, IDictionary<string, string>? settings = null, IDictionary<string, string>? environment = null)
+    /// <param name="executable">The agent binary; <see cref="RepoPaths.AgentExecutable"/> when null.</param>
+    public AgentProcess(string dataDir, IDictionary<string, string>? settings = null, IDictionary<string, string>? environment = null, string? executable = null)
     {
+        _executable = executable ?? RepoPaths.AgentExecutable;
         DataDir = dataDir;
         SocketPath = Path.Combine(dataDir, "agent.sock");
         TcpPort = FreePort.Tcp();
@@ -60,13 +63,13 @@ public sealed class AgentProcess : IAsyncDisposable
 
     public void Start()
     {
-        var info = new ProcessStartInfo(Launcher.Count > 0 ? Launcher[0] : RepoPaths.AgentExecutable)
+        var info = new ProcessStartInfo(Launcher.Count > 0 ? Launcher[0] : _executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in Launcher.Skip(1).Concat(Launcher.Count > 0 ? [RepoPaths.AgentExecutable] : []))
+        foreach (var argument in Launcher.Skip(1).Concat(Launcher.Count > 0 ? [_executable] : []))
         {
             info.ArgumentList.Add(argument);
         }

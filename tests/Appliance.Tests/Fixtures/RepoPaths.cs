@@ -9,7 +9,16 @@ public static class RepoPaths
     public static string Configuration { get; } =
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 
-    public static string AgentExecutable => Executable("agent/Appliance.Agent", "appliance-agent");
+    /// <summary>
+    /// The build output, or the file named by APPLIANCE_AGENT_EXE (e.g. the trimmed, ReadyToRun agent
+    /// images/publish.sh ships), so the same tests and benchmarks can run against what is installed.
+    /// </summary>
+    public static string AgentExecutable => Environment.GetEnvironmentVariable("APPLIANCE_AGENT_EXE") is { Length: > 0 } shipped
+        ? (File.Exists(shipped) ? Path.GetFullPath(shipped) : throw new FileNotFoundException($"APPLIANCE_AGENT_EXE names a missing file: {shipped}", shipped))
+        : BuiltAgentExecutable;
+
+    /// <summary>The agent as `make build` leaves it (framework-dependent, bin/CONFIG).</summary>
+    public static string BuiltAgentExecutable => Executable("agent/Appliance.Agent", "appliance-agent");
 
     public static string CtlExecutable => Executable("tools/Appliance.Ctl", "appliancectl");
 
