@@ -52,15 +52,26 @@ public static class PeerDiscovery
         try
         {
             await client.ConnectAsync(endpoint.Builder($"discover-{ownNodeId}", options).Build(), cancellationToken);
+            await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(HelloPrefix + "+", MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancellationToken);
+            await Task.Delay(listen, cancellationToken); // retained hellos arrive right after SUBACK
         }
-        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or TimeoutException)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested
+            && e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or TimeoutException)
         {
+            // A slow SUBACK (the operation timeout is short) is as much "not reachable" as a refused connect.
             throw new InvalidOperationException($"peer broker {endpoint} is not reachable: {e.Message}", e);
         }
 
-        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(HelloPrefix + "+", MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancellationToken);
-        await Task.Delay(listen, cancellationToken); // retained hellos arrive right after SUBACK
-        await client.DisconnectAsync(cancellationToken: cancellationToken);
+        try
+        {
+            await client.DisconnectAsync(cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested
+            && e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or TimeoutException)
+        {
+            // The hellos are in hand; a lost DISCONNECT only leaves the broker to notice the closed socket.
+        }
+
         lock (seen)
         {
             return seen.Count switch

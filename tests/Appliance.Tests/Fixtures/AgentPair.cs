@@ -62,14 +62,23 @@ public sealed class AgentPair : IAsyncDisposable
 
     private static async Task<AgentPair> StartAsync(AgentPair pair, bool embedded)
     {
-        pair.A.Start();
-        pair.B.Start();
-        await pair.A.WaitReadyAsync();
-        await pair.B.WaitReadyAsync();
-        await pair.EstablishAsync(pair.A, embedded ? pair.BrokerPorts[1] : 1);
-        await pair.EstablishAsync(pair.B, embedded ? pair.BrokerPorts[0] : 1);
-        await pair.WaitForAsync(() => pair.ExactlyOneActiveAsync(), TimeSpan.FromSeconds(30), "one Active and one Passive after pairing");
-        return pair;
+        try
+        {
+            pair.A.Start();
+            pair.B.Start();
+            await pair.A.WaitReadyAsync();
+            await pair.B.WaitReadyAsync();
+            await pair.EstablishAsync(pair.A, embedded ? pair.BrokerPorts[1] : 1);
+            await pair.EstablishAsync(pair.B, embedded ? pair.BrokerPorts[0] : 1);
+            await pair.WaitForAsync(() => pair.ExactlyOneActiveAsync(), TimeSpan.FromSeconds(30), "one Active and one Passive after pairing");
+            return pair;
+        }
+        catch
+        {
+            // The caller never gets the pair to dispose: its agents must not outlive the failed test.
+            await pair.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task EstablishAsync(AgentProcess node, int peerBrokerPort)
