@@ -37,16 +37,7 @@ public static class FailoverBenchmarks
 
     public static async Task SigstopAsync(int runs, TimeSpan heartbeat, TimeSpan timeout, string label, string target)
     {
-        await using var pair = await AgentPair.StartEmbeddedAsync();
-        foreach (var node in new[] { pair.A, pair.B })
-        {
-            using var http = node.CreateLocalClient();
-            var settings = new HaSettings { HeartbeatInterval = heartbeat, PartnerFailoverTimeout = timeout, FencingEnabled = false };
-            using var response = await http.PutAsJsonAsync("api/v1/ha/settings", settings, ApiJsonContext.Default.HaSettings);
-            response.EnsureSuccessStatusCode();
-        }
-
-        await pair.WaitForAsync(pair.ExactlyOneActiveAsync, TimeSpan.FromSeconds(60), "settled on new settings");
+        await using var pair = await StartPairAsync(heartbeat, timeout);
         var samples = new List<double>();
         for (var i = 0; i < runs; i++)
         {
@@ -66,23 +57,8 @@ public static class FailoverBenchmarks
     /// <summary>CPU of one agent of a pair heartbeating at 10 Hz, and false failovers while both cores are saturated.</summary>
     public static async Task HeartbeatCostAndStarvationAsync(TimeSpan cpuWindow, TimeSpan loadWindow)
     {
-        await using var pair = await AgentPair.StartEmbeddedAsync();
-        foreach (var node in new[] { pair.A, pair.B })
-        {
-            using var http = node.CreateLocalClient();
-            using var response = await http.PutAsJsonAsync("api/v1/ha/settings",
-                new HaSettings { HeartbeatInterval = TimeSpan.FromMilliseconds(100), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(300), FencingEnabled = false },
-                ApiJsonContext.Default.HaSettings);
-            response.EnsureSuccessStatusCode();
-        }
-
-        await pair.WaitForAsync(pair.ExactlyOneActiveAsync, TimeSpan.FromSeconds(60), "settled at 10 Hz");
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        var before = ProcStat.CpuTime(pair.A.Pid);
-        await Task.Delay(cpuWindow);
-        var cpu = (ProcStat.CpuTime(pair.A.Pid) - before) / cpuWindow * 100;
-        Report.Line("heartbeat CPU at 10 Hz (one agent)", string.Create(CultureInfo.InvariantCulture, $"{cpu:F2} % of one core over {cpuWindow.TotalSeconds:F0} s"), "target ≤ 2 %");
-
+        await using var pair = await StartPairAsync(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300));
+        await HeartbeatCpuAsync(pair, cpuWindow, "heartbeat CPU at 10 Hz (one agent)", "target ≤ 2 %");
         var active = await pair.ActiveAsync();
         var epochBefore = (await AgentPair.HaStatusAsync(active)).Epoch;
         using var stop = new CancellationTokenSource(loadWindow);
@@ -113,6 +89,38 @@ public static class FailoverBenchmarks
         var epochAfter = (await AgentPair.HaStatusAsync(await pair.ActiveAsync())).Epoch;
         Report.Line($"false failovers, {loadWindow.TotalSeconds:F0} s of full CPU", string.Create(CultureInfo.InvariantCulture,
             $"{flips} role flips seen, epoch {epochBefore} -> {epochAfter} (100 ms / 300 ms settings, {burners.Length} busy threads)"), "target 0");
+    }
+
+    /// <summary>CPU of agent A of a pair at the given heartbeat settings (bench --only heartbeat-cpu / idle-pair-cpu).</summary>
+    public static async Task HeartbeatCpuOnlyAsync(TimeSpan heartbeat, TimeSpan timeout, TimeSpan cpuWindow, string label, string target)
+    {
+        await using var pair = await StartPairAsync(heartbeat, timeout);
+        await HeartbeatCpuAsync(pair, cpuWindow, label, target);
+    }
+
+    private static async Task<AgentPair> StartPairAsync(TimeSpan heartbeat, TimeSpan timeout)
+    {
+        var pair = await AgentPair.StartEmbeddedAsync();
+        foreach (var node in new[] { pair.A, pair.B })
+        {
+            using var http = node.CreateLocalClient();
+            using var response = await http.PutAsJsonAsync("api/v1/ha/settings",
+                new HaSettings { HeartbeatInterval = heartbeat, PartnerFailoverTimeout = timeout, FencingEnabled = false },
+                ApiJsonContext.Default.HaSettings);
+            response.EnsureSuccessStatusCode();
+        }
+
+        await pair.WaitForAsync(pair.ExactlyOneActiveAsync, TimeSpan.FromSeconds(60), "settled on new settings");
+        return pair;
+    }
+
+    private static async Task HeartbeatCpuAsync(AgentPair pair, TimeSpan cpuWindow, string label, string target)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var before = ProcStat.CpuTime(pair.A.Pid);
+        await Task.Delay(cpuWindow);
+        var cpu = (ProcStat.CpuTime(pair.A.Pid) - before) / cpuWindow * 100;
+        Report.Line(label, string.Create(CultureInfo.InvariantCulture, $"{cpu:F2} % of one core over {cpuWindow.TotalSeconds:F0} s"), target);
     }
 
     /// <summary>Fencing time (power-off confirmed) against a real ipmi_sim, median of <paramref name="runs"/>.</summary>
