@@ -158,6 +158,11 @@ public static class FailoverBenchmarks
         throw new TimeoutException("no takeover within 60 s");
     }
 
-    private static void Print(string label, List<double> samples, string target) =>
-        Report.Line(label, string.Create(CultureInfo.InvariantCulture, $"median {Stats.Median(samples):F0} ms, max {samples.Max():F0} ms over {samples.Count} runs"), target);
+    private static void Print(string label, List<double> samples, string target)
+    {
+        // Which runs were slow tells a one-off (e.g. the first after pairing) from a recurring cause.
+        var slow = string.Join(", ", samples.Select((ms, i) => (ms, i)).Where(s => s.ms > 2 * Stats.Median(samples)).Select(s => $"#{s.i + 1} {s.ms:F0} ms"));
+        Report.Line(label, string.Create(CultureInfo.InvariantCulture,
+            $"median {Stats.Median(samples):F0} ms, max {samples.Max():F0} ms over {samples.Count} runs{(slow.Length > 0 ? $" (above twice the median: {slow})" : "")}"), target);
+    }
 }

@@ -1,12 +1,12 @@
 using Appliance.Bench;
 
 // Figures go to the README's performance section with this command line (make bench).
-// --only NAME runs one figure: heartbeat-cpu (10 Hz), pair-cpu (defaults 1 s / 3 s), sigkill (--runs N).
+// --only NAME runs one figure: heartbeat-cpu (10 Hz), pair-cpu (defaults 1 s / 3 s) (--window SECONDS), sigkill (--runs N).
 var quick = args.Contains("--quick");
 var only = Option("--only");
 var runs = int.TryParse(Option("--runs"), out var n) ? n : quick ? 5 : 20;
 Console.Out.WriteLine($"appliance-bench on {Environment.ProcessorCount} cores{(quick ? " (quick)" : "")}");
-var cpuWindow = TimeSpan.FromSeconds(quick ? 10 : 30);
+var cpuWindow = TimeSpan.FromSeconds(int.TryParse(Option("--window"), out var w) ? w : quick ? 10 : 30);
 
 switch (only)
 {
