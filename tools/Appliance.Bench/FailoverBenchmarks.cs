@@ -101,16 +101,7 @@ public static class FailoverBenchmarks
     private static async Task<AgentPair> StartPairAsync(TimeSpan heartbeat, TimeSpan timeout)
     {
         var pair = await AgentPair.StartEmbeddedAsync();
-        foreach (var node in new[] { pair.A, pair.B })
-        {
-            using var http = node.CreateLocalClient();
-            using var response = await http.PutAsJsonAsync("api/v1/ha/settings",
-                new HaSettings { HeartbeatInterval = heartbeat, PartnerFailoverTimeout = timeout, FencingEnabled = false },
-                ApiJsonContext.Default.HaSettings);
-            response.EnsureSuccessStatusCode();
-        }
-
-        await pair.WaitForAsync(pair.ExactlyOneActiveAsync, TimeSpan.FromSeconds(60), "settled on new settings");
+        await pair.ApplySettingsAsync(new HaSettings { HeartbeatInterval = heartbeat, PartnerFailoverTimeout = timeout, FencingEnabled = false });
         return pair;
     }
 

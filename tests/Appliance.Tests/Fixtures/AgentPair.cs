@@ -112,6 +112,19 @@ public sealed class AgentPair : IAsyncDisposable
 
     public AgentProcess Other(AgentProcess node) => node == A ? B : A;
 
+    /// <summary>PUTs <paramref name="settings"/> on both nodes (each rebuilds its engine) and waits for one Active again.</summary>
+    public async Task ApplySettingsAsync(HaSettings settings)
+    {
+        foreach (var node in new[] { A, B })
+        {
+            using var http = node.CreateLocalClient();
+            using var response = await http.PutAsJsonAsync("api/v1/ha/settings", settings, ApiJsonContext.Default.HaSettings);
+            response.EnsureSuccessStatusCode();
+        }
+
+        await WaitForAsync(ExactlyOneActiveAsync, TimeSpan.FromSeconds(60), "one Active after the settings change");
+    }
+
     public static async Task<HaStatus> HaStatusAsync(AgentProcess node)
     {
         using var http = node.CreateLocalClient();
