@@ -39,9 +39,7 @@ public static class AgentBenchmarks
         var rssMb = ProcStat.RssBytes(agent.Pid) / (1024.0 * 1024.0);
         Report.Line($"RSS after {settle.TotalSeconds:F0} s", $"{rssMb:F1} MB", "target ≤ 80 MB");
 
-        var cpuBefore = ProcStat.CpuTime(agent.Pid);
-        await Task.Delay(idleWindow);
-        var cpu = (ProcStat.CpuTime(agent.Pid) - cpuBefore) / idleWindow * 100;
+        var cpu = await ProcStat.CpuPercentAsync(agent.Pid, idleWindow);
         Report.Line($"idle CPU over {idleWindow.TotalSeconds:F0} s", $"{cpu:F2} % of one core", "target ≤ 1 %");
     }
 
