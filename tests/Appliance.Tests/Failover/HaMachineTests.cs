@@ -217,38 +217,26 @@ public class HaMachineTests
         Assert.Equal(HaRole.Active, node.State.Role);
     }
 
-    [Fact]
-    public void A_will_for_a_connection_that_never_reconnected_counts_although_another_path_reconnected_since()
+    // The peer's live connections are 1 (p1) and 3 (p2, which replaced 2); one of our paths is lost (its
+    // embedded broker died with it). The will of 1 is current: the bench's 3 s SIGKILL outlier was the old
+    // highest-generation rule (1 < 3) taking it for stale. The late will of 2 is above the live 1, yet its
+    // connection is gone and the peer lives on 3.
+    [Theory]
+    [InlineData("p1", 1, "p2", HaRole.Active)]
+    [InlineData("p2", 2, "p1", HaRole.Passive)]
+    public void A_will_counts_only_for_a_live_connection_of_the_peer(string willPath, long willGeneration, string lostPath, HaRole expected)
     {
-        // The bench's 3 s SIGKILL outlier: the peer's connections are 1 (to our broker, p1) and 2 (its own
-        // broker, p2). p2 reconnected as 3, so its messages say g=3; the crash's will on our broker is g=1,
-        // which the highest-generation rule (1 < 3) took for stale, leaving the 3 s deadline to decide.
         var node = new MachineDriver(NoFencing);
-        node.Hear(HaRole.Active, 3, "p1", generation: 3, live: [1, 3]);
-        node.Hear(HaRole.Active, 3, "p2", generation: 3, live: [1, 3]);
+        foreach (string path in new[] { "p1", "p2" })
+        {
+            node.Hear(HaRole.Active, 3, path, generation: 3, live: [1, 3]);
+        }
 
-        node.Feed(new HaInput.PathChanged("p2", Up: false)); // its broker died with it
-        node.Hear(HaRole.Active, 3, "p1", PeerMessageKind.OfflineWill, generation: 1);
+        node.Feed(new HaInput.PathChanged(lostPath, Up: false));
+        node.Hear(HaRole.Active, 3, willPath, PeerMessageKind.OfflineWill, generation: willGeneration);
         node.Advance(S(0.1));
 
-        Assert.Equal(HaRole.Active, node.State.Role);
-    }
-
-    [Fact]
-    public void A_late_will_from_a_replaced_connection_is_ignored_even_when_above_the_other_paths_generation()
-    {
-        // Connections 1 (p1) and 2 (p2); p2 was replaced by 3. The will of 2 arrives late: 2 is above the
-        // live 1, yet its connection is gone and the peer is alive on 3.
-        var node = new MachineDriver(NoFencing);
-        node.Hear(HaRole.Active, 3, "p1", generation: 3, live: [1, 3]);
-        node.Hear(HaRole.Active, 3, "p2", generation: 3, live: [1, 3]);
-
-        node.Hear(HaRole.Active, 3, "p2", PeerMessageKind.OfflineWill, generation: 2);
-        node.Feed(new HaInput.PathChanged("p1", Up: false));
-        node.Advance(S(0.5));
-
-        Assert.Equal(HaRole.Passive, node.State.Role);
-        Assert.True(node.State.Peer!.WilledPaths.IsEmpty);
+        Assert.Equal(expected, node.State.Role);
     }
 
     [Fact]
