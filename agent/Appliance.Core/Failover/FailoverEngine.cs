@@ -275,13 +275,13 @@ public sealed class FailoverEngine : IAsyncDisposable
         {
             _connections[change.Path] = change.Generation;
         }
-        else if (_connections.TryGetValue(change.Path, out long current) && current == change.Generation)
+        else if (_connections.TryGetValue(change.Path, out long current) && current > change.Generation)
         {
-            _connections.Remove(change.Path);
+            return false;
         }
         else
         {
-            return false;
+            _connections.Remove(change.Path);
         }
 
         _liveGenerations = _connections.Count == 0 ? null : [.. _connections.Values.Order()];
