@@ -14,7 +14,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 OUT=${1:-$ROOT/out}; mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 SUITE=${SUITE:-bookworm}   # pinned by code name, never "stable": a Debian release change must be a commit
 # The package set: everything else comes in as their dependencies and is recorded in the manifest.
-PACKAGES=${PACKAGES:-systemd-sysv,udev,dbus,iproute2,ipmitool,libssl3,ca-certificates}
+PACKAGES=${PACKAGES:-systemd-sysv,udev,dbus,iproute2,iputils-arping,ipmitool,libssl3,ca-certificates}
 
 [ "$(id -u)" -eq 0 ] || { echo "build-image.sh: must run as root (debootstrap, chroot ownership)" >&2; exit 1; }
 

@@ -9,6 +9,7 @@ using Appliance.Agent.Panel;
 using Appliance.Agent.Runtime;
 using Appliance.Agent.Store;
 using Appliance.Agent.Systemd;
+using Appliance.Hw.Processes;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting.Systemd;
@@ -97,7 +98,8 @@ using (store)
     builder.Services.AddHostedService(sp => sp.GetRequiredService<ServiceNotifications>());
     builder.Services.AddHostedService<AgentLoop>();
     builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Appliance.Core.Api.ApiJsonContext.Default));
-    builder.WebHost.ConfigureKestrel(kestrel => ConfigureListeners(kestrel, options.Api));
+    int? umaskBeforeSocket = null;
+    builder.WebHost.ConfigureKestrel(kestrel => umaskBeforeSocket = ConfigureListeners(kestrel, options.Api));
 
     var app = builder.Build();
     ApiEndpoints.Map(app);
@@ -110,6 +112,14 @@ using (store)
         // A port or socket already taken (another agent, another broker): one clear line, not a stack.
         Console.Error.WriteLine($"appliance-agent: cannot start listening: {e.Message} (Appliance:Api:*, Appliance:Ha:PeerLink:EmbeddedBroker:*)");
         return 4;
+    }
+    finally
+    {
+        // The socket is bound: everything the agent creates from now on gets the normal mode again.
+        if (umaskBeforeSocket is int umask)
+        {
+            _ = Umask(umask);
+        }
     }
 
     if (!OperatingSystem.IsWindows())
@@ -125,8 +135,10 @@ using (store)
 
 return 0;
 
-static void ConfigureListeners(KestrelServerOptions kestrel, ApiOptions api)
+// Returns the umask to restore once the socket is bound (null on Windows).
+static int? ConfigureListeners(KestrelServerOptions kestrel, ApiOptions api)
 {
+    int? umaskBefore = null;
     if (OperatingSystem.IsWindows())
     {
         kestrel.ListenNamedPipe(api.PipeName, TagLocal);
@@ -138,7 +150,7 @@ static void ConfigureListeners(KestrelServerOptions kestrel, ApiOptions api)
         // Only one agent holds the store lock, so a socket file still here is a crashed agent's leftover.
         File.Delete(socketPath);
         // Sockets are created 0777 & ~umask: narrow the umask so the socket never exists wider than its mode.
-        _ = Umask(0x1FF & ~(int)api.ParseSocketMode()!.Value);
+        umaskBefore = Umask(0x1FF & ~(int)api.ParseSocketMode()!.Value);
         kestrel.ListenUnixSocket(socketPath, TagLocal);
     }
 
@@ -146,6 +158,8 @@ static void ConfigureListeners(KestrelServerOptions kestrel, ApiOptions api)
     {
         kestrel.Listen(IPAddress.Parse(api.TcpAddress), api.TcpPort);
     }
+
+    return umaskBefore;
 
     static void TagLocal(ListenOptions listen) => listen.Use(next => connection =>
     {

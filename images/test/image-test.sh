@@ -166,6 +166,98 @@ check "journal has $LINES agent lines with priorities (priority:count ${PRIOS% }
 RAW=$(grep -cE '"MESSAGE":"(<[0-7]>|(info|warn|fail|crit|dbug|trce): )' <<<"$JSON")
 check "agent logs in the systemd format (lines left with a raw level prefix: $RAW)" [ "$RAW" -eq 0 ]
 
+
+# --- managed services: what "Active" means on the box -------------------------------------------------
+# The agent is reconfigured (a unit drop-in with APPLIANCE__ variables) to manage a stand-in workload,
+# paired with a second agent run in the container as a transient unit on loopback (own broker, socket,
+# port, data dir), made Active, SIGKILLed, and watched as it comes back Passive. The peer manages nothing
+# and gets its own drop-in directory and stop list: an agent removes the ones it does not manage, and two
+# agents on one host are only a test set-up.
+MANAGED=appliance-test-managed.service
+PEER=appliance-peer.service; PEER_SOCKET=/run/appliance-peer.sock; PEER_PORT=8081
+T_MANAGED=$(now_ms)
+role_at() { IN timeout 10 bash -c "exec 3<>/dev/tcp/$TCP_ADDR/$1 && printf 'GET /UVMInterface/api/HighAvailability HTTP/1.1\r\nHost: appliance\r\nConnection: close\r\n\r\n' >&3 && cat <&3" 2>/dev/null | grep -o '"Role": *"[A-Za-z]*"' | grep -o '[A-Z][a-z]*"$' | tr -d '"'; }
+# Polls "$@" every 0.2 s for at most $1 ms; echoes the elapsed ms on success.
+within() { local limit=$1 t0; shift; t0=$(now_ms); while [ $(( $(now_ms)-t0 )) -lt "$limit" ]; do "$@" && { echo $(( $(now_ms)-t0 )); return 0; }; sleep 0.2; done; return 1; }
+holds() { within "$@" >/dev/null; }
+managed_is() { [ "$(IN systemctl is-active "$MANAGED")" = "$1" ]; }
+role_is() { [ "$(role_at "$1")" = "$2" ]; }
+
+IN sh -c "cat > /etc/systemd/system/$MANAGED" <"$HERE/$MANAGED"
+IN mkdir -p "/etc/systemd/system/$UNIT.d"
+IN sh -c "cat > /etc/systemd/system/$UNIT.d/50-image-test.conf" <"$HERE/agent-managed-services.conf"
+IN systemctl daemon-reload
+IN timeout 60 systemctl restart "$UNIT"
+check "agent restarted managing $MANAGED (its start installed the binding and stopped the unit)" is_running
+is_running || IN journalctl -u "$UNIT" --no-pager -o cat -n 15 | sed 's/^/      /'
+BINDING=$(IN systemctl show "$MANAGED" -p BindsTo -p PartOf -p DropInPaths)
+echo "$BINDING" | sed 's/^/      /'
+check "BindsTo=$UNIT drop-in installed by the agent in /run/systemd/system" \
+  $(grep -qx "BindsTo=$UNIT" <<<"$BINDING" && grep -q "/run/systemd/system/$MANAGED.d/50-appliance-agent.conf" <<<"$BINDING" && echo true || echo false)
+# BindsTo= does not fire while systemd waits to restart a crashed agent (that state counts as activating),
+# so the agent's unit also has an ExecStopPost= that stops the units the agent lists in /run/appliance.
+STOP_LIST=$(IN cat /run/appliance/managed-units 2>&1)
+echo "      ExecStopPost: $(prop ExecStopPost | grep -o 'argv\[\]=[^;]*')"
+check "the agent listed the unit for its unit's ExecStopPost= (/run/appliance/managed-units: $STOP_LIST)" [ "$STOP_LIST" = "$MANAGED" ]
+
+IN systemd-run --quiet --unit="$PEER" /opt/appliance/agent/appliance-agent --Appliance:NodeName=peer \
+  --Appliance:DataDir=/var/lib/appliance-peer --Appliance:Api:SocketPath="$PEER_SOCKET" --Appliance:Api:TcpPort="$PEER_PORT" \
+  --Appliance:Ha:PeerLink:EmbeddedBroker:BindAddress=127.0.0.1 --Appliance:Ha:PeerLink:EmbeddedBroker:Port=1884 \
+  --Appliance:Ha:Services:DropInDirectory=/run/appliance-peer.d --Appliance:Ha:Services:StopListPath=/run/appliance-peer.units
+holds 30000 IN test -S "$PEER_SOCKET"
+IN appliancectl ha keygen /root/pair.key >/dev/null
+PAIR_OUT=$( { IN timeout 30 appliancectl ha establish --peer 127.0.0.1:1884 --key-file /root/pair.key &&
+  IN timeout 30 appliancectl --socket "$PEER_SOCKET" ha establish --peer 127.0.0.1:1883 --key-file /root/pair.key; } 2>&1); PAIR_RC=$?
+echo "$PAIR_OUT" | sed 's/^/      /'
+pair_settled() { local a b; a=$(role_at "$TCP_PORT"); b=$(role_at "$PEER_PORT"); [ "$a$b" = ActivePassive ] || [ "$a$b" = PassiveActive ]; }
+holds 30000 pair_settled
+[ "$(role_at "$TCP_PORT")" = Passive ] && IN timeout 30 appliancectl ha become-primary | sed 's/^/      /'
+if ELAPSED=$(within 30000 role_is "$TCP_PORT" Active); then
+  pass "paired with a second agent in the container (establish exit $PAIR_RC) and Active"
+else
+  fail "agent not Active after pairing (establish exit $PAIR_RC): agent $(role_at "$TCP_PORT"), peer $(role_at "$PEER_PORT")"
+fi
+check "managed unit running on the Active (started by the promotion)" holds 10000 managed_is active
+# systemd unloads an inactive unit nobody references, and its timestamps with it: times come from PID 1's journal.
+pid1_at() { IN journalctl _PID=1 -o short-monotonic --no-pager | grep -F "$1" | tail -1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'; }
+starts() { IN journalctl _PID=1 -o cat --no-pager | grep -c "^Started $MANAGED"; }
+STARTS=$(starts)
+
+# SIGKILL: the agent gets no chance to stop anything; systemd must take the unit down (ExecStopPost=).
+BEFORE_KILL=$(IN systemctl is-active "$MANAGED"); MAIN=$(prop MainPID)
+[ "${MAIN:-0}" -gt 1 ] && IN sh -c "kill -KILL $MAIN"
+if [ "$BEFORE_KILL" = active ] && ELAPSED=$(within 10000 managed_is inactive); then
+  pass "SIGKILLed Active agent: systemd stopped the managed unit after $ELAPSED ms"
+else
+  fail "SIGKILLed Active agent: managed unit $BEFORE_KILL before the kill, $(IN systemctl is-active "$MANAGED") 10 s after"
+fi
+wait_restarted "$MAIN" 20000 >/dev/null
+STOPPED_AT=$(pid1_at "Stopped $MANAGED"); RESTART_AT=$(pid1_at "Starting $UNIT")
+check "...by systemd itself (ExecStopPost=): unit stopped at ${STOPPED_AT:-?} s, before the new agent's start at ${RESTART_AT:-?} s" \
+  awk -v stopped="${STOPPED_AT:-0}" -v restart="${RESTART_AT:-0}" 'BEGIN { exit !(stopped > 0 && stopped < restart) }'
+holds 20000 role_is "$PEER_PORT" Active
+holds 20000 role_is "$TCP_PORT" Passive
+sleep 3   # several stray-check intervals on the Passive: the unit must not come back by itself
+check "restarted agent Passive (peer took over: $(role_at "$PEER_PORT")), managed unit stayed stopped ($(IN systemctl is-active "$MANAGED"), never started again)" \
+  $([ "$(role_at "$TCP_PORT")" = Passive ] && managed_is inactive && [ "$(starts)" = "$STARTS" ] && echo true || echo false)
+
+# Started by hand on the Passive: the periodic check (2 s here) stops it and records why.
+IN systemctl start "$MANAGED"
+if ELAPSED=$(within 15000 managed_is inactive); then
+  pass "managed unit started by hand on the Passive stopped by the agent after $ELAPSED ms"
+else
+  fail "managed unit started by hand on the Passive still $(IN systemctl is-active "$MANAGED") after 15 s"
+fi
+check "history records it: cause 'stray service stopped on Passive'" \
+  IN sh -c "timeout 20 appliancectl history --limit 20 --json | grep -q 'stray service stopped on Passive'"
+
+# Back to Active with a planned switch: the restarted agent starts the unit again.
+IN timeout 30 appliancectl ha become-primary >/dev/null
+check "planned switch back: agent Active again and the managed unit running" \
+  $(holds 30000 role_is "$TCP_PORT" Active && holds 10000 managed_is active && echo true || echo false)
+IN systemctl stop "$PEER"
+echo "      managed-services checks: $(( ($(now_ms)-T_MANAGED)/1000 )) s"
+
 else
   fail "agent not running ($(prop ActiveState)/$(prop SubState), NRestarts=$(prop NRestarts)): watchdog, restart, API and journal checks not run"
   IN journalctl -u "$UNIT" --no-pager -o cat -n 15 | sed 's/^/      /'

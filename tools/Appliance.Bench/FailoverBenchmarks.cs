@@ -20,8 +20,9 @@ public static class FailoverBenchmarks
         var samples = new List<double>();
         for (var i = 0; i < runs; i++)
         {
-            var active = await pair.ActiveAsync();
-            var peer = pair.Other(active);
+            // Settled: the Passive has heard the Active. Killing on the load balancer's view alone could hit the
+            // moment after pairing where the Passive has not, and it then rightly waits PartnerContactTimeout.
+            var (active, peer) = await pair.SettledAsync(TimeSpan.FromSeconds(60));
             var clock = Stopwatch.StartNew();
             active.Signal(Signals.SIGKILL);
             await WaitActiveAsync(peer);
@@ -42,11 +43,7 @@ public static class FailoverBenchmarks
         for (var i = 0; i < runs; i++)
         {
             var active = await pair.ActiveAsync();
-            var peer = pair.Other(active);
-            var clock = Stopwatch.StartNew();
-            active.Signal(Signals.SIGSTOP);
-            await WaitActiveAsync(peer);
-            samples.Add(clock.Elapsed.TotalMilliseconds);
+            samples.Add((await SigstopTakeoverAsync(active, pair.Other(active))).Milliseconds);
             active.Signal(Signals.SIGCONT);
             await pair.WaitForAsync(pair.ExactlyOneActiveAsync, TimeSpan.FromSeconds(60), "resumed node demotes");
         }
@@ -101,7 +98,8 @@ public static class FailoverBenchmarks
     private static async Task<AgentPair> StartPairAsync(TimeSpan heartbeat, TimeSpan timeout)
     {
         var pair = await AgentPair.StartEmbeddedAsync();
-        await pair.ApplySettingsAsync(new HaSettings { HeartbeatInterval = heartbeat, PartnerFailoverTimeout = timeout, FencingEnabled = false });
+        await pair.PutHaSettingsAsync(new HaSettings { HeartbeatInterval = heartbeat, PartnerFailoverTimeout = timeout, FencingEnabled = false });
+        await pair.SettledAsync(TimeSpan.FromSeconds(60));
         return pair;
     }
 
@@ -134,6 +132,72 @@ public static class FailoverBenchmarks
         Report.Line("fencing (power off confirmed)", string.Create(CultureInfo.InvariantCulture,
             $"median {result.Median.TotalMilliseconds:F0} ms, min {result.Min.TotalMilliseconds:F0}, max {result.Max.TotalMilliseconds:F0} over {runs} (ipmi_sim)"),
             "fence_ipmilan power_wait alone is 2 s");
+    }
+
+    /// <summary>
+    /// What fencing adds to a silent-loss takeover (SIGSTOP, 100 ms / 300 ms): the same pair, fencing off, then on through a
+    /// real ipmi_sim whose chassis power is the stopped Active agent itself (power off SIGKILLs it; FenceDelay 0,
+    /// fencing PollInterval 100 ms).
+    /// </summary>
+    public static async Task FencingAddedTimeAsync(int runs)
+    {
+        var heartbeat = TimeSpan.FromMilliseconds(100);
+        var timeout = TimeSpan.FromMilliseconds(300);
+        using var sim = IpmiSimulator.Start();
+        await using var pair = await AgentPair.StartEmbeddedAsync(FencingPair.AgentSettings(sim));
+
+        await pair.PutHaSettingsAsync(FencingPair.Settings(heartbeat, timeout, fencing: false));
+        var off = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            var (active, passive) = await pair.SettledAsync(TimeSpan.FromSeconds(60));
+            off.Add((await SigstopTakeoverAsync(active, passive)).Milliseconds);
+            active.Signal(Signals.SIGCONT);
+        }
+
+        await pair.PutHaSettingsAsync(FencingPair.Settings(heartbeat, timeout, fencing: true));
+        var on = new List<double>();
+        var (toKill, toDead, toActive) = (new List<double>(), new List<double>(), new List<double>());
+        for (var i = 0; i < runs; i++)
+        {
+            var (active, passive) = await pair.SettledAsync(TimeSpan.FromSeconds(60));
+            var pid = active.Pid;
+            sim.AdoptHost(pid);
+            var takeover = await SigstopTakeoverAsync(active, passive);
+            on.Add(takeover.Milliseconds);
+            // Where the time goes, from the chassis control script's own clock readings (same wall clock).
+            var death = sim.HostDeaths.SingleOrDefault(d => d.Pid == pid);
+            if (death == default)
+            {
+                throw new InvalidOperationException($"run {i + 1}: the Passive promoted but ipmi_sim never powered pid {pid} off");
+            }
+
+            toKill.Add((death.KilledAt - takeover.StoppedAt).TotalMilliseconds);
+            toDead.Add((death.SeenDeadAt - death.KilledAt).TotalMilliseconds);
+            toActive.Add((takeover.AnsweredAt - death.SeenDeadAt).TotalMilliseconds);
+            await active.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            active.Start(); // same data dir: it rejoins as Passive
+            await active.WaitReadyAsync();
+        }
+
+        Print("SIGSTOP 100/300 ms, fencing off", off, "same pair, same settings");
+        Print("SIGSTOP 100/300 ms, fencing on", on, "ipmi_sim powers the stopped Active off");
+        Report.Line("added by fencing", string.Create(CultureInfo.InvariantCulture,
+            $"median +{Stats.Median(on) - Stats.Median(off):F0} ms, max +{on.Max() - off.Max():F0} ms"), "");
+        Report.Line("  fencing on, medians by phase", string.Create(CultureInfo.InvariantCulture,
+            $"SIGSTOP→BMC kills {Stats.Median(toKill):F0} ms, kill→status reads it dead {Stats.Median(toDead):F0} ms, →answers Active {Stats.Median(toActive):F0} ms"), "");
+    }
+
+    private sealed record Takeover(double Milliseconds, DateTimeOffset StoppedAt, DateTimeOffset AnsweredAt);
+
+    /// <summary>SIGSTOPs <paramref name="active"/> and waits until <paramref name="passive"/> answers Active.</summary>
+    private static async Task<Takeover> SigstopTakeoverAsync(AgentProcess active, AgentProcess passive)
+    {
+        var stoppedAt = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        active.Signal(Signals.SIGSTOP);
+        await WaitActiveAsync(passive);
+        return new Takeover(clock.Elapsed.TotalMilliseconds, stoppedAt, DateTimeOffset.UtcNow);
     }
 
     private static async Task WaitActiveAsync(AgentProcess node)

@@ -12,6 +12,7 @@ needed=(
   LCDd:lcdproc
   tmux:tmux
   ip:iproute2
+  arping:iputils-arping
   openssl:openssl
   systemd-analyze:systemd
   debootstrap:debootstrap

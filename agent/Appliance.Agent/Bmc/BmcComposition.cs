@@ -1,6 +1,7 @@
 using Appliance.Agent.Ha;
 using Appliance.Agent.Hosting;
 using Appliance.Agent.Store;
+using Appliance.Core.Api;
 using Appliance.Core.Health;
 using Appliance.Core.Ports;
 using Appliance.Hw.Bmc;
@@ -106,11 +107,11 @@ public sealed partial class HistoryHealthSink(AgentStore store, Ha.HaService ha,
             _ => LogLevel.Information,
         };
         LogHealthEvent(level, healthEvent.Severity, healthEvent.Source, healthEvent.Subject, healthEvent.Message);
-        ha.PublishEvent(HistoryKind, $"{healthEvent.Severity.ToString().ToLowerInvariant()}: {healthEvent.Message}");
+        var message = Describe(healthEvent);
+        ha.PublishEvent(HistoryKind, message);
         try
         {
-            store.AppendHistory(HistoryKind, $"{healthEvent.Severity.ToString().ToLowerInvariant()}: {healthEvent.Message}",
-                $"bmc {healthEvent.Source.ToString().ToLowerInvariant()} {healthEvent.Subject}");
+            store.AppendHistory(HistoryKind, message, $"bmc {healthEvent.Source.ToString().ToLowerInvariant()} {healthEvent.Subject}");
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
@@ -120,6 +121,20 @@ public sealed partial class HistoryHealthSink(AgentStore store, Ha.HaService ha,
 
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>True for a recorded hardware warning or critical event; Info ("back to normal", "BMC answering again") is not an alert.</summary>
+    public static bool IsAlert(HistoryEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.Kind == HistoryKind
+            && (entry.Message.StartsWith(Prefix(HealthSeverity.Warning), StringComparison.Ordinal)
+                || entry.Message.StartsWith(Prefix(HealthSeverity.Critical), StringComparison.Ordinal));
+    }
+
+    /// <summary>"critical: Inlet Temp critical (150 degrees C)": the severity leads, so history readers and <see cref="IsAlert"/> can filter on it.</summary>
+    internal static string Describe(HealthEvent healthEvent) => Prefix(healthEvent.Severity) + healthEvent.Message;
+
+    private static string Prefix(HealthSeverity severity) => severity.ToString().ToLowerInvariant() + ": ";
 
     [LoggerMessage(Message = "Hardware health {Severity} from {Source} {Subject}: {HealthMessage}")]
     private partial void LogHealthEvent(LogLevel level, HealthSeverity severity, HealthSource source, string subject, string healthMessage);

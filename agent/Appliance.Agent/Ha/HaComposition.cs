@@ -1,5 +1,7 @@
 using Appliance.Agent.Hosting;
 using Appliance.Core.Ports;
+using Appliance.Hw.Network;
+using Appliance.Hw.Processes;
 
 namespace Appliance.Agent.Ha;
 
@@ -11,6 +13,9 @@ public static class HaComposition
     {
         var services = ManagedServices.Create(options.Ha.Services, new ProcessCommandRunner(), loggers);
         var probe = new ConnectivityProbe(options.Ha.Probe, loggers.CreateLogger<ConnectivityProbe>());
-        return new HaHostPorts(fencer, new NoSharedAddress(), services, probe);
+        ISharedAddress sharedAddress = options.Ha.SharedAddress.Enabled
+            ? new LinuxSharedAddress(options.Ha.SharedAddress, new ProcessCommandRunner(), loggers.CreateLogger<LinuxSharedAddress>())
+            : new NoSharedAddress();
+        return new HaHostPorts(fencer, sharedAddress, services, probe);
     }
 }

@@ -1,5 +1,6 @@
 using Appliance.Agent.Store;
 using Appliance.Core.Failover;
+using Appliance.Core.Heartbeat;
 using Appliance.Core.Ports;
 
 namespace Appliance.Agent.Ha;
@@ -7,6 +8,9 @@ namespace Appliance.Agent.Ha;
 /// <summary>Every HA transition and event goes into the store's history (durable) and the log.</summary>
 public sealed partial class HaEventsSink(AgentStore store, TransitionHooks hooks, ILogger<HaEventsSink> logger) : IHaEvents
 {
+    /// <summary>History kind of the rows the peer announced (its own kind leads the message).</summary>
+    public const string PeerHistoryKind = "peer";
+
     public void Record(HaTransition transition, DateTimeOffset at)
     {
         store.AppendHistory("role", $"{transition.From} -> {transition.To} (epoch {transition.Epoch})", transition.Cause);
@@ -24,6 +28,15 @@ public sealed partial class HaEventsSink(AgentStore store, TransitionHooks hooks
 
         LogEvent(logger, kind, message);
     }
+
+    public void RecordPeerEvent(string peerNodeId, PeerEvent peerEvent, DateTimeOffset at)
+    {
+        store.AppendHistory(PeerHistoryKind, $"{peerEvent.Kind}: {peerEvent.Message}", $"announced by {peerNodeId}");
+        LogPeerEvent(logger, peerNodeId, peerEvent.Kind, peerEvent.Message);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Peer {Peer} announced {Kind}: {Message}")]
+    private static partial void LogPeerEvent(ILogger logger, string peer, string kind, string message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Role {From} -> {To} (epoch {Epoch}): {Cause}")]
     private static partial void LogTransition(ILogger logger, HaRole from, HaRole to, long epoch, string cause);

@@ -27,6 +27,9 @@ public sealed partial class ManagedServicesOptions
 
     public string SystemctlPath { get; set; } = "/usr/bin/systemctl";
 
+    /// <summary>The units the agent's unit stops in its ExecStopPost= (read there by xargs; keep the two in step).</summary>
+    public string StopListPath { get; set; } = "/run/appliance/managed-units";
+
     /// <summary>The agent's own unit: managed units bind to it, so they stop when the agent dies.</summary>
     public string AgentUnit { get; set; } = "appliance-agent.service";
 
@@ -34,6 +37,9 @@ public sealed partial class ManagedServicesOptions
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>How often a node that is not Active checks that nobody started a managed service by hand.</summary>
+    public TimeSpan StrayCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>One line per invalid key: key, value and what is allowed. Empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -79,6 +85,11 @@ public sealed partial class ManagedServicesOptions
                 errors.Add($"{Section}:DropInDirectory='{DropInDirectory}' is not an absolute path: allowed an absolute directory such as /run/systemd/system");
             }
 
+            if (!Path.IsPathFullyQualified(StopListPath))
+            {
+                errors.Add($"{Section}:StopListPath='{StopListPath}' is not an absolute path: allowed an absolute file path such as /run/appliance/managed-units");
+            }
+
             if (!Path.IsPathFullyQualified(SystemctlPath))
             {
                 errors.Add($"{Section}:SystemctlPath='{SystemctlPath}' is not an absolute path: allowed an absolute path to systemctl");
@@ -96,6 +107,7 @@ public sealed partial class ManagedServicesOptions
 
         HaOptionChecks.Range(errors, $"{Section}:StartTimeout", StartTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
         HaOptionChecks.Range(errors, $"{Section}:StopTimeout", StopTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+        HaOptionChecks.Range(errors, $"{Section}:StrayCheckInterval", StrayCheckInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         return errors;
     }
 

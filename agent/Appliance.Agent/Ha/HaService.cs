@@ -9,7 +9,11 @@ using Appliance.Core.Ports;
 namespace Appliance.Agent.Ha;
 
 /// <summary>The adapters the failover engine acts through, other than the link and the store.</summary>
-public sealed record HaHostPorts(IPeerFencer Fencer, ISharedAddress SharedAddress, ManagedServices Services, IConnectivityProbe Probe);
+public sealed record HaHostPorts(IPeerFencer Fencer, ISharedAddress SharedAddress, ManagedServices Services, IConnectivityProbe Probe) : IDisposable
+{
+    /// <summary>The services are built with the ports (<see cref="HaComposition"/>); the fencer is shared and owned elsewhere.</summary>
+    public void Dispose() => Services.Dispose();
+}
 
 /// <summary>
 /// Owns the HA subsystem of this node: the embedded broker (always up, so a peer can pair with us),
@@ -20,11 +24,17 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 {
     private const string SettingsKey = "ha.settings";
     private const string PairingKey = "ha.pairing";
+
+    /// <summary>History kind and peer event kind of the stray-service check.</summary>
+    public const string ServicesEventKind = "services";
+
+    public const string StrayCause = "stray service stopped on Passive";
     private static readonly TimeSpan DiscoveryListen = TimeSpan.FromSeconds(1);
 
     private readonly AgentStore _store;
     private readonly HaStateStore _haStore;
     private readonly MqttLinkOptions _linkOptions;
+    private readonly TimeSpan _strayCheckInterval;
     private readonly HaHostPorts _ports;
     private readonly IHaEvents _events;
     private readonly TimeProvider _time;
@@ -34,12 +44,16 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     private EmbeddedMqttBroker? _broker;
     private MqttPeerLink? _link;
     private FailoverEngine? _engine;
+    private StrayServiceGuard? _strayGuard;
+    private string? _startProblem;
+    private string? _lastStrayProblem;
 
     public HaService(AgentStore store, AgentOptions options, HaHostPorts ports, IHaEvents events, TimeProvider time, ILoggerFactory loggers)
     {
         _store = store;
         _haStore = new HaStateStore(store);
         _linkOptions = options.Ha.PeerLink;
+        _strayCheckInterval = options.Ha.Services.StrayCheckInterval;
         _ports = ports;
         _events = events;
         _time = time;
@@ -58,7 +72,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     public HaPersistedState Persisted => _haStore.Load();
 
     /// <summary>Why a managed service failed to start or stop, or null when they are as the role wants.</summary>
-    public string? ServicesProblem => _ports.Services.Problem;
+    public string? ServicesProblem => _ports.Services.Problem ?? _startProblem;
 
     /// <summary>The engine loop died: fatal, the main loop stops feeding the watchdog.</summary>
     public bool EngineFaulted => _engine?.Completion.IsFaulted == true;
@@ -81,8 +95,14 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
         // Whatever this node held before it stopped (or was killed) is released before it rejoins:
         // the engine decides afresh, and never comes up Active while its peer is.
-        await _ports.SharedAddress.ReleaseAsync(cancellationToken);
-        await _ports.Services.EnsureStoppedAtStartAsync(cancellationToken);
+        await StartStepAsync("release the shared address", () => _ports.SharedAddress.ReleaseAsync(cancellationToken));
+        await StartStepAsync("stop the managed services", () => _ports.Services.EnsureStoppedAtStartAsync(cancellationToken));
+        if (!_ports.Services.IsEmpty)
+        {
+            _strayGuard = new StrayServiceGuard(_ports.Services, NodeIsActive, _strayCheckInterval, ReportStray, _time, _loggers.CreateLogger<StrayServiceGuard>());
+            _strayGuard.Start();
+        }
+
         await AnnounceAsync(cancellationToken);
         if (Pairing is { } pairing)
         {
@@ -92,6 +112,14 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await StopStrayGuardAsync();
+
+        // Before the link says offline: the peer may take the address the moment it hears that.
+        if (_ports.SharedAddress.IsHeld)
+        {
+            await _ports.SharedAddress.ReleaseAsync(cancellationToken);
+        }
+
         await StopEngineAsync();
         if (_broker is not null)
         {
@@ -101,7 +129,13 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await StopStrayGuardAsync();
         await StopEngineAsync();
+        if (_ports.SharedAddress is IAsyncDisposable sharedAddress)
+        {
+            await sharedAddress.DisposeAsync();
+        }
+
         if (_broker is not null)
         {
             await _broker.DisposeAsync();
@@ -283,6 +317,65 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         }
     }
 
+    private async Task StopStrayGuardAsync()
+    {
+        if (_strayGuard is not null)
+        {
+            await _strayGuard.DisposeAsync();
+            _strayGuard = null;
+        }
+    }
+
+    /// <summary>
+    /// The persisted role leads: a promotion persists Active before it starts the services, while the
+    /// engine's snapshot shows Active only after. Either one saying Active stops the stray check.
+    /// </summary>
+    private bool NodeIsActive() => _haStore.Load().Role == HaRole.Active || _engine?.Snapshot.Role == HaRole.Active;
+
+    /// <summary>Every stray stop is history and an event; a unit that will not stop is reported once per distinct problem.</summary>
+    /// <summary>
+    /// A start step that fails is recorded and fails /check_health, and the agent runs on: a crash loop
+    /// under systemd would hide the reason from the technician and help nothing. The node still joins
+    /// only as Passive, and the stray-service guard keeps stopping what should not run.
+    /// </summary>
+    private async Task StartStepAsync(string what, Func<Task> step)
+    {
+        try
+        {
+            await step();
+        }
+        catch (Exception e) when (e is ManagedServicesException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            _startProblem = $"could not {what} at start: {e.Message}";
+            _store.AppendHistory(ServicesEventKind, _startProblem, "start");
+            LogStartStepFailed(_logger, what, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not {What} at start: {Reason}; the agent runs on, unhealthy")]
+    private static partial void LogStartStepFailed(ILogger logger, string what, string reason);
+
+    private void ReportStray(StoppedCheck check)
+    {
+        HaRole role = _haStore.Load().Role;
+        foreach (string unit in check.StrayStopped)
+        {
+            string message = $"{unit} was running on this {role} node and was stopped";
+            LogStrayStopped(_logger, unit, role);
+            _store.AppendHistory(ServicesEventKind, message, StrayCause);
+            PublishEvent(ServicesEventKind, message);
+        }
+
+        string? problem = check.AllStopped ? null : _ports.Services.Problem;
+        if (problem is not null && problem != _lastStrayProblem)
+        {
+            _store.AppendHistory(ServicesEventKind, $"on this {role} node, {problem}", StrayCause);
+            PublishEvent(ServicesEventKind, $"on this {role} node, {problem}");
+        }
+
+        _lastStrayProblem = problem;
+    }
+
     /// <summary>The pair id is derived from the key, so both nodes (same key) meet on the same topics.</summary>
     private void ConfigureLink(string peerHost, int peerPort, string pairId, string peerNodeId)
     {
@@ -316,6 +409,9 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Managed service {Unit} was running on this {Role} node; stopped it")]
+    private static partial void LogStrayStopped(ILogger logger, string unit, HaRole role);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Failover engine started: peer {PeerNodeId} at {PeerHost}:{PeerPort}")]
     private static partial void LogEngineStarted(ILogger logger, string peerNodeId, string peerHost, int peerPort);

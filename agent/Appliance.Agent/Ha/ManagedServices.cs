@@ -1,4 +1,5 @@
 using Appliance.Core.Ports;
+using Appliance.Hw.Processes;
 using Microsoft.Extensions.Logging;
 
 namespace Appliance.Agent.Ha;
@@ -64,12 +65,30 @@ public interface IUnitControl
 /// kept for /check_health (<see cref="Problem"/>) and thrown once at the end, which the engine turns into
 /// an event without changing the role.
 /// </summary>
-public sealed partial class ManagedServices : IManagedServices
+public sealed partial class ManagedServices : IManagedServices, IDisposable
 {
     private readonly IReadOnlyList<string> _units;
     private readonly IUnitControl _control;
     private readonly ILogger _logger;
+
+    /// <summary>
+    /// One operation at a time: a stray check must never interleave with a promotion's start (it would
+    /// stop what the promotion just started) nor with a demotion's stop.
+    /// </summary>
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>What the engine last asked for; read and written only under <see cref="_gate"/>.</summary>
+    private Intent _intent = Intent.Undecided;
+
     private volatile string? _problem;
+
+    private enum Intent
+    {
+        /// <summary>Before the start-up stop: nothing is known yet, so no stray check either.</summary>
+        Undecided,
+        Run,
+        Stop,
+    }
 
     public ManagedServices(IReadOnlyList<string> units, IUnitControl control, ILogger<ManagedServices> logger)
     {
@@ -80,6 +99,9 @@ public sealed partial class ManagedServices : IManagedServices
 
     /// <summary>Null when the last operation fully succeeded; otherwise why (for /check_health).</summary>
     public string? Problem => _problem;
+
+    /// <summary>No units configured (Kind=None): every operation is empty, nothing to watch.</summary>
+    public bool IsEmpty => _units.Count == 0;
 
     /// <summary>Builds the configured kind; Kind=None has no units, so every operation is empty.</summary>
     public static ManagedServices Create(ManagedServicesOptions options, ICommandRunner runner, ILoggerFactory loggers)
@@ -101,32 +123,58 @@ public sealed partial class ManagedServices : IManagedServices
     /// managed service (a previous run may have been killed while Active). Throws if the binding could
     /// not be installed or a service keeps running.
     /// </summary>
-    public async Task<StoppedCheck> EnsureStoppedAtStartAsync(CancellationToken cancellationToken)
-    {
-        await _control.PrepareAsync(_units, cancellationToken);
-        try
+    public Task<StoppedCheck> EnsureStoppedAtStartAsync(CancellationToken cancellationToken) =>
+        ExclusiveAsync(Intent.Stop, async () =>
         {
-            await StopAsync(cancellationToken);
-        }
-        catch (ManagedServicesException)
-        {
-            // Logged per unit; the check below decides, since a unit that refused the stop may be stopped anyway.
-        }
+            await _control.PrepareAsync(_units, cancellationToken);
+            try
+            {
+                await StopUnitsAsync(cancellationToken);
+            }
+            catch (ManagedServicesException)
+            {
+                // Logged per unit; the check below decides, since a unit that refused the stop may be stopped anyway.
+            }
 
-        StoppedCheck check = await CheckStoppedAsync(cancellationToken);
-        if (!check.AllStopped)
-        {
-            throw new ManagedServicesException(_problem ?? "a managed service is still running");
-        }
+            StoppedCheck check = await CheckStoppedCoreAsync(cancellationToken);
+            if (!check.AllStopped)
+            {
+                throw new ManagedServicesException(_problem ?? "a managed service is still running");
+            }
 
-        return check;
-    }
+            return check;
+        }, cancellationToken);
 
     public Task StartAsync(CancellationToken cancellationToken) =>
-        ApplyToEachAsync("start", _units, _control.StartAsync, LogStarted, LogStartFailed, cancellationToken);
+        ExclusiveAsync(Intent.Run, () => ApplyToEachAsync("start", _units, _control.StartAsync, LogStarted, LogStartFailed, cancellationToken), cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) =>
+        ExclusiveAsync(Intent.Stop, () => StopUnitsAsync(cancellationToken), cancellationToken);
+
+    private Task StopUnitsAsync(CancellationToken cancellationToken) =>
         ApplyToEachAsync("stop", _units.Reverse(), _control.StopAsync, LogStopped, LogStopFailed, cancellationToken);
+
+    /// <summary>Runs <paramref name="operation"/> alone; <paramref name="intent"/> (if any) is what the engine now wants.</summary>
+    private async Task ExclusiveAsync(Intent? intent, Func<Task> operation, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            _intent = intent ?? _intent;
+            await operation();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<T> ExclusiveAsync<T>(Intent? intent, Func<Task<T>> operation, CancellationToken cancellationToken)
+    {
+        T result = default!;
+        await ExclusiveAsync(intent, async () => { result = await operation(); }, cancellationToken);
+        return result;
+    }
 
     /// <summary>Continue-and-report: every unit gets its turn, failures are collected and thrown once at the end.</summary>
     private async Task ApplyToEachAsync(
@@ -158,11 +206,28 @@ public sealed partial class ManagedServices : IManagedServices
     public async Task<bool> VerifyStoppedAsync(CancellationToken cancellationToken) =>
         (await CheckStoppedAsync(cancellationToken)).AllStopped;
 
+    public Task<StoppedCheck> CheckStoppedAsync(CancellationToken cancellationToken) =>
+        ExclusiveAsync(null, () => CheckStoppedCoreAsync(cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// The periodic check on a node that must not run the services: null (nothing done) unless the
+    /// engine's last order was "stop" and <paramref name="nodeIsActive"/> — asked under the same gate
+    /// that a promotion's start takes — says no. A promotion persists Active before it starts the
+    /// services, so a check that wins the gate first only stops what the promotion then starts again,
+    /// and one that loses it sees Active (or the Run order) and does nothing.
+    /// </summary>
+    public Task<StoppedCheck?> StopStrayAsync(Func<bool> nodeIsActive, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(nodeIsActive);
+        return ExclusiveAsync<StoppedCheck?>(null, async () =>
+            !nodeIsActive() && _intent == Intent.Stop ? await CheckStoppedCoreAsync(cancellationToken) : null, cancellationToken);
+    }
+
     /// <summary>
     /// On the Passive: every unit must be stopped. One that is not (started by hand) is stopped now and
     /// reported; <see cref="StoppedCheck.NotStopped"/> lists what still is not confirmed stopped after that.
     /// </summary>
-    public async Task<StoppedCheck> CheckStoppedAsync(CancellationToken cancellationToken)
+    private async Task<StoppedCheck> CheckStoppedCoreAsync(CancellationToken cancellationToken)
     {
         var stray = new List<string>();
         var notStopped = new List<UnitState>();
@@ -192,6 +257,8 @@ public sealed partial class ManagedServices : IManagedServices
             : "still running on a node that must not run them: " + string.Join("; ", notStopped.Select(s => $"{s.Unit} ({s.Detail})"));
         return new StoppedCheck(stray, notStopped);
     }
+
+    public void Dispose() => _gate.Dispose();
 
     private void Conclude(string operation, List<UnitResult> failures)
     {

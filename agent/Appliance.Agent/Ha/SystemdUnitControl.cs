@@ -1,4 +1,5 @@
 using System.Text;
+using Appliance.Hw.Processes;
 
 namespace Appliance.Agent.Ha;
 
@@ -9,6 +10,10 @@ public sealed class SystemdUnitControl : IUnitControl
 
     /// <summary>is-active prints one word; error text goes to stderr and is kept short.</summary>
     private const int OutputLimitBytes = 4096;
+
+    private const UnixFileMode DropInFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    private const UnixFileMode DropInDirectoryMode = DropInFileMode | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
 
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan ReloadTimeout = TimeSpan.FromSeconds(60);
@@ -28,9 +33,25 @@ public sealed class SystemdUnitControl : IUnitControl
     public string DropInPath(string unit) => Path.Combine(_options.DropInDirectory, unit + ".d", DropInName);
 
     /// <summary>
-    /// Writes a drop-in per unit, removes ours from units no longer managed (a config change between runs
-    /// must not keep binding them to the agent), then reloads systemd so the bindings take effect.
-    /// Without BindsTo, a SIGKILLed agent would leave its workload running while the peer takes over.
+    /// The list the agent's own unit reads in its ExecStopPost= (images/systemd/appliance-agent.service),
+    /// one unit per line. BindsTo= alone is not enough: while systemd waits to restart a crashed agent
+    /// (Restart=on-failure) the unit counts as activating, not inactive, so the bound units would keep
+    /// running until the new agent's start stops them — seconds in which the peer has already taken over.
+    /// ExecStopPost= runs as soon as the process is gone. A static line reading this file, not a drop-in
+    /// for the agent's unit: systemd 252 ignored an ExecStopPost= that a daemon-reload added while the
+    /// unit was still starting (seen in make image-test), and the agent reloads during its own start.
+    /// </summary>
+    public static string StopListContent(IReadOnlyList<string> units)
+    {
+        ArgumentNullException.ThrowIfNull(units);
+        return string.Concat(units.Select(unit => unit + "\n"));
+    }
+
+    /// <summary>
+    /// Writes a drop-in per unit and the agent unit's stop list (<see cref="StopListContent"/>), removes
+    /// ours from units no longer managed (a config change between runs must not keep binding them to the
+    /// agent), then reloads systemd so the bindings take effect. Without them, a SIGKILLed agent would
+    /// leave its workload running while the peer takes over.
     /// </summary>
     public async Task PrepareAsync(IReadOnlyList<string> units, CancellationToken cancellationToken)
     {
@@ -38,6 +59,15 @@ public sealed class SystemdUnitControl : IUnitControl
         foreach (string unit in units)
         {
             changed |= await WriteIfDifferentAsync(DropInPath(unit), DropInContent, cancellationToken);
+        }
+
+        if (units.Count > 0)
+        {
+            await WriteIfDifferentAsync(_options.StopListPath, StopListContent(units), cancellationToken);
+        }
+        else if (File.Exists(_options.StopListPath))
+        {
+            File.Delete(_options.StopListPath);
         }
 
         if (Directory.Exists(_options.DropInDirectory))
@@ -114,9 +144,25 @@ public sealed class SystemdUnitControl : IUnitControl
             return false;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string directory = Path.GetDirectoryName(path)!;
         string temporary = path + ".tmp";
+        Directory.CreateDirectory(directory);
+
+        // New files get 0666/0777 & ~umask, and the agent's umask is narrowed for its API socket (0117):
+        // a directory without the search bit, which root without CAP_DAC_OVERRIDE cannot enter, so not
+        // even the file below could be written. chmod is not masked: systemd's own unit-file modes. A
+        // directory that can be entered keeps its mode (/run/appliance is systemd's, 0750).
+        if (!OperatingSystem.IsWindows() && !File.GetUnixFileMode(directory).HasFlag(UnixFileMode.UserExecute))
+        {
+            File.SetUnixFileMode(directory, DropInDirectoryMode);
+        }
+
         await File.WriteAllTextAsync(temporary, content, new UTF8Encoding(false), cancellationToken);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temporary, DropInFileMode);
+        }
+
         File.Move(temporary, path, overwrite: true); // systemd never reads a half-written drop-in
         return true;
     }

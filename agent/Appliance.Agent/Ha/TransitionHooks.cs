@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.Channels;
 using Appliance.Core.Failover;
+using Appliance.Hw.Processes;
 using Microsoft.Extensions.Logging;
 
 namespace Appliance.Agent.Ha;

@@ -160,6 +160,9 @@ public sealed class HaHostOptions
     /// <summary>The peer's BMC, to power it off before this node takes over after a silent loss.</summary>
     public Appliance.Hw.Bmc.FencingOptions Fencing { get; set; } = new();
 
+    /// <summary>The address clients use, held by the Active only (Linux).</summary>
+    public Appliance.Hw.Network.SharedAddressOptions SharedAddress { get; set; } = new();
+
     /// <summary>The services that run only on the Active.</summary>
     public Appliance.Agent.Ha.ManagedServicesOptions Services { get; set; } = new();
 
@@ -182,6 +185,7 @@ public sealed class HaHostOptions
         PeerLink.PeerBroker.Host = string.IsNullOrEmpty(peerHost) ? "peer.invalid" : peerHost;
         errors.AddRange(PeerLink.Validate("Appliance:Ha:PeerLink"));
         errors.AddRange(Fencing.Validate());
+        errors.AddRange(SharedAddress.Validate(OperatingSystem.IsLinux()));
         errors.AddRange(Services.Validate());
         errors.AddRange(Hooks.Validate());
         errors.AddRange(Probe.Validate());

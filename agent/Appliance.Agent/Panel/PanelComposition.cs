@@ -5,6 +5,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Appliance.Agent.Bmc;
 using Appliance.Agent.Hosting;
 using Appliance.Agent.Runtime;
 using Appliance.Agent.Store;
@@ -89,11 +90,14 @@ internal sealed class NodePanelStatusSource(NodeRuntime node, AgentStore store, 
     /// <summary>Addresses change rarely; re-reading them every second refresh would be wasted work.</summary>
     private static readonly TimeSpan InterfaceCacheTime = TimeSpan.FromSeconds(5);
 
-    /// <summary>History kinds that are alerts (things an operator at the box should know about).</summary>
+    /// <summary>HA history kinds that are alerts (things an operator at the box should know about).</summary>
     private static readonly HashSet<string> AlertKinds = new(StringComparer.Ordinal)
     {
         nameof(HaEventKind.PeerLost), nameof(HaEventKind.TakeoverBlocked), nameof(HaEventKind.Conflict), nameof(HaEventKind.Fencing),
     };
+
+    /// <summary>An HA alert, or a hardware warning/critical from the BMC health poller (its recoveries are not alerts).</summary>
+    internal static bool IsAlert(HistoryEntry entry) => AlertKinds.Contains(entry.Kind) || HistoryHealthSink.IsAlert(entry);
 
     private const int AlertScanDepth = 20;
 
@@ -105,7 +109,7 @@ internal sealed class NodePanelStatusSource(NodeRuntime node, AgentStore store, 
     {
         var snapshot = node.Snapshot();
         var alert = snapshot.Healthy
-            ? store.ReadHistory(AlertScanDepth).FirstOrDefault(e => AlertKinds.Contains(e.Kind)) is { } entry
+            ? store.ReadHistory(AlertScanDepth).FirstOrDefault(IsAlert) is { } entry
                 ? entry.Time.ToString("MM-dd HH:mm ", CultureInfo.InvariantCulture) + entry.Message
                 : null
             : snapshot.HealthMessage;

@@ -48,6 +48,8 @@ public sealed class FailoverEngine : IAsyncDisposable
     private HeartbeatCodec? _codec;
     private HaState _state;
     private HaSnapshot _snapshot;
+    /// <summary>Events come on every path (each with its own replay window): recorded on first sighting only.</summary>
+    private readonly RecentSet<(string Boot, long Sequence)> _peerEventsSeen = new(capacity: 128);
     private long _sequence;
     private long _generation;
 
@@ -257,7 +259,30 @@ public sealed class FailoverEngine : IAsyncDisposable
         }
 
         DecodeResult decoded = _codec.Decode(frame.Payload.Span, frame.PathName, _time.GetUtcNow());
-        return decoded.Message is { } message ? new HaInput.PeerMessageReceived(message, frame.PathName) : null;
+        if (decoded.Message is not { } message)
+        {
+            return null;
+        }
+
+        if (message is { Kind: PeerMessageKind.Event, Event: { } peerEvent } && _peerEventsSeen.FirstSighting((message.BootId, message.Sequence)))
+        {
+            RecordPeerEvent(message.NodeId, peerEvent.Bounded());
+        }
+
+        return new HaInput.PeerMessageReceived(message, frame.PathName);
+    }
+
+    private void RecordPeerEvent(string peerNodeId, PeerEvent peerEvent)
+    {
+        try
+        {
+            _ports.Events.RecordPeerEvent(peerNodeId, peerEvent, _time.GetUtcNow());
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The peer's event is information, not a decision: losing it must not stop the loop.
+            _ports.Events.Notify(HaEventKind.TakeoverBlocked, $"peer event not recorded: {ex.GetType().Name}: {ex.Message}", _time.GetUtcNow());
+        }
     }
 
     /// <summary>

@@ -38,7 +38,29 @@ public enum PeerCommandKind
 /// <summary>The payload of a <see cref="PeerMessageKind.Event"/> message: never a secret.</summary>
 public sealed record PeerEvent(
     [property: JsonPropertyName("k")] string Kind,
-    [property: JsonPropertyName("msg")] string Message);
+    [property: JsonPropertyName("msg")] string Message)
+{
+    /// <summary>Longest text kept from a peer's event (history rows and log lines stay one line).</summary>
+    public const int MaxLength = 500;
+
+    /// <summary>
+    /// The peer is trusted to sign, not to format: control characters (forged log lines, terminal
+    /// escapes on a serial console) become spaces and overlong text is cut.
+    /// </summary>
+    public PeerEvent Bounded() => new(Clean(Kind, 64), Clean(Message, MaxLength));
+
+    private static string Clean(string text, int limit)
+    {
+        string kept = text.Length > limit ? text[..limit] + "…" : text;
+        return string.Create(kept.Length, kept, (span, source) =>
+        {
+            for (int i = 0; i < source.Length; i++)
+            {
+                span[i] = char.IsControl(source[i]) ? ' ' : source[i];
+            }
+        });
+    }
+}
 
 /// <summary>The payload of a <see cref="PeerMessageKind.Command"/> message.</summary>
 public sealed record PeerCommand(

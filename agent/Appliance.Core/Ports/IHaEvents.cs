@@ -1,4 +1,5 @@
 using Appliance.Core.Failover;
+using Appliance.Core.Heartbeat;
 
 namespace Appliance.Core.Ports;
 
@@ -10,4 +11,10 @@ public interface IHaEvents
 
     /// <summary>Operator-visible event (also used for effect failures the engine survived).</summary>
     void Notify(HaEventKind kind, string message, DateTimeOffset at);
+
+    /// <summary>
+    /// An event the peer announced on …/events (verified, once even though it came on every path),
+    /// so either node's history tells what happened to the pair. Never re-announced.
+    /// </summary>
+    void RecordPeerEvent(string peerNodeId, PeerEvent peerEvent, DateTimeOffset at);
 }

@@ -1,4 +1,5 @@
 using Appliance.Core.Ports;
+using Appliance.Hw.Processes;
 
 namespace Appliance.Hw.Bmc;
 
@@ -17,7 +18,7 @@ public static class BmcFactory
     {
         ArgumentNullException.ThrowIfNull(options);
         options.EnsureValid(section);
-        runner ??= new CliCommandRunner(timeProvider ?? TimeProvider.System);
+        runner ??= new ProcessCommandRunner(timeProvider ?? TimeProvider.System);
         var kind = options.EffectiveKind(localDevicePresent ?? (() => File.Exists(LocalIpmiDevice)));
         var password = PasswordReader(options, section);
         return kind switch

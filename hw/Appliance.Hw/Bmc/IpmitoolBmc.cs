@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Appliance.Core.Ports;
+using Appliance.Hw.Processes;
 
 namespace Appliance.Hw.Bmc;
 
@@ -150,16 +151,16 @@ public sealed class IpmitoolBmc : IBmc, IBmcFrontLcd
 
     private async Task<string> RunOperationAsync(string operation, CancellationToken cancellationToken, params string[] command)
     {
-        var result = await _runner.RunAsync(Request(operation, [], command), cancellationToken);
+        var result = await BmcTool.RunAsync(_runner, Request([], command), operation, cancellationToken);
         if (result.ExitCode == 0)
             return result.StandardOutput;
         throw await ClassifyAsync(operation, result, cancellationToken);
     }
 
-    private CommandRequest Request(string operation, string[] extraFlags, string[] command)
+    private CommandSpec Request(string[] extraFlags, string[] command)
     {
         var args = new List<string>();
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal);
         if (_options.EffectiveInterface == IpmiInterface.Open)
         {
             args.AddRange(["-I", "open"]);
@@ -174,17 +175,17 @@ public sealed class IpmitoolBmc : IBmc, IBmcFrontLcd
 
         args.AddRange(extraFlags);
         args.AddRange(command);
-        return new CommandRequest(_options.IpmitoolPath, args, env, _options.CommandTimeout, operation);
+        return BmcTool.Spec(_options.IpmitoolPath, args, env, _options.CommandTimeout);
     }
 
-    private async Task<BmcException> ClassifyAsync(string operation, CommandResult result, CancellationToken cancellationToken)
+    private async Task<BmcException> ClassifyAsync(string operation, CommandOutcome result, CancellationToken cancellationToken)
     {
         var error = (result.StandardError + "\n" + result.StandardOutput).Trim();
         var first = IpmitoolOutput.FirstLine(error);
         if (Has(error, "Unable to establish") || Has(error, "Error: Unable to establish"))
         {
             // The plain message is the same for a wrong password and for silence; -v names the RAKP step that failed.
-            var probe = await _runner.RunAsync(Request("session probe", ["-v"], ["raw", "0x06", "0x01"]), cancellationToken);
+            var probe = await BmcTool.RunAsync(_runner, Request(["-v"], ["raw", "0x06", "0x01"]), "session probe", cancellationToken);
             var detail = probe.StandardError;
             if (Has(detail, "RAKP") || Has(detail, "unauthorized name") || Has(detail, "invalid") && Has(detail, "HMAC"))
                 return new BmcException(BmcErrorKind.AuthenticationFailed,

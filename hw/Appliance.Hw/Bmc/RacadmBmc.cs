@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Appliance.Core.Ports;
+using Appliance.Hw.Processes;
 
 namespace Appliance.Hw.Bmc;
 
@@ -165,8 +166,8 @@ public sealed partial class RacadmBmc(BmcOptions options, ICommandRunner runner)
     private async Task<string> RunAsync(CancellationToken cancellationToken, params string[] args)
     {
         var operation = string.Join(' ', args);
-        var result = await runner.RunAsync(new CommandRequest(options.RacadmPath, args, new Dictionary<string, string>(), options.CommandTimeout, operation),
-            cancellationToken);
+        var result = await BmcTool.RunAsync(runner, BmcTool.Spec(options.RacadmPath, args, new Dictionary<string, string?>(), options.CommandTimeout),
+            operation, cancellationToken);
         var output = result.StandardOutput;
         // racadm often exits 0 with "ERROR: …" on stdout.
         var errorLine = output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("ERROR", StringComparison.OrdinalIgnoreCase));

@@ -1,6 +1,9 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Appliance.Core.Api;
+using Appliance.Core.Panel;
 using Appliance.Tests.Fixtures;
 
 namespace Appliance.Tests.Bmc;
@@ -14,11 +17,12 @@ public sealed class BmcAgentHealthTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public async Task Health_poller_records_a_critical_temperature_and_its_recovery_in_history()
+    public async Task Health_poller_records_a_critical_temperature_and_its_recovery_in_history_and_on_the_panel()
     {
         using var sim = IpmiSimulator.Start();
         var settings = SimulatedBmcAgent.BmcSettings(sim);
         settings["Appliance:Bmc:HealthPollInterval"] = "00:00:01";
+        settings["Appliance:Panel:Kind"] = "Simulated";
         await using var agent = new AgentProcess(_temp.File("data"), settings);
         agent.Start();
         await agent.WaitReadyAsync();
@@ -27,9 +31,18 @@ public sealed class BmcAgentHealthTests : IDisposable
         var critical = await WaitForHistoryAsync(agent, "critical: Inlet Temp critical (150 degrees C)");
         Assert.Equal("bmc sensor Inlet Temp", critical.Cause);
         Assert.Contains(await ReadHistoryAsync(agent), e => e.Kind == "health" && e.Cause.StartsWith("bmc eventlog ", StringComparison.Ordinal));
+        // The operator at the box sees the fault on the front panel's Health screen (the panel refreshes every second):
+        // the sensor event or a SEL entry it raised, whichever the poller recorded last.
+        const string criticalAlert = @"Alert: \d\d-\d\d \d\d:\d\d critical: (Inlet Temp critical \(150 degrees C\)|SEL \S+ Temperature Inlet Temp: .*\(asserted\))";
+        await BmcAgentTests.WaitForAsync(() => PanelHealthTextAsync(agent), text => Regex.IsMatch(text, criticalAlert), seconds: 10);
 
         sim.SetTemperature(30);
         await WaitForHistoryAsync(agent, "info: Inlet Temp back to normal (30 degrees C)");
+        // A recovery is not an alert: after two more refreshes the panel still names a critical event, not "back to normal".
+        await Task.Delay(PanelController.RefreshInterval * 2);
+        var afterRecovery = await PanelHealthTextAsync(agent);
+        Assert.Matches(criticalAlert, afterRecovery);
+        Assert.DoesNotContain("back to normal", afterRecovery, StringComparison.Ordinal);
         // The agent logs each event too; a critical one at Error level, so nothing else may be an error.
         Assert.Contains(agent.Output, l => l.Contains("Hardware health Critical from Sensor Inlet Temp", StringComparison.Ordinal));
     }
@@ -56,8 +69,7 @@ public sealed class BmcAgentHealthTests : IDisposable
     public async Task A_wrong_bmc_password_is_a_401_one_liner_and_a_failed_fence_test_exits_1()
     {
         using var sim = IpmiSimulator.Start();
-        var wrong = _temp.File("wrong.password");
-        File.WriteAllText(wrong, "not-calvin\n");
+        var wrong = IpmiSimulator.WritePasswordFile(_temp.File("wrong.password"), "not-calvin");
         var settings = SimulatedBmcAgent.OwnAndPeerSettings(sim);
         settings["Appliance:Bmc:PasswordFile"] = wrong;
         settings["Appliance:Ha:Fencing:Bmc:PasswordFile"] = wrong;
@@ -86,6 +98,38 @@ public sealed class BmcAgentHealthTests : IDisposable
         agent.Start();
         Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("Appliance:Bmc:HealthPollInterval '00:00:00.5000000' is invalid: 00:00:01 to 01:00:00", agent.OutputText, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The simulated panel's Health screen as one text: home, down to Health, Check, then Down through its pages
+    /// (remote presses through the API, as a person would press the buttons).
+    /// </summary>
+    private static async Task<string> PanelHealthTextAsync(AgentProcess agent)
+    {
+        using var http = agent.CreateLocalClient();
+        async Task<PanelView> Press(string key)
+        {
+            using var response = await http.PostAsJsonAsync("api/v1/panel/press", new PanelPressRequest(key, null, null), ApiJsonContext.Default.PanelPressRequest);
+            response.EnsureSuccessStatusCode();
+            return (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.PanelView))!;
+        }
+
+        await Press("back"); // a detail page → its title card
+        await Press("back"); // a title card → home
+        foreach (var _ in new[] { "Show IP", "Role", "Health" })
+        {
+            await Press("down");
+        }
+
+        var page = await Press("check");
+        var lines = new List<string>(page.Lines);
+        for (var pages = 1; page.Lines[^1].EndsWith(PanelGlyph.DownArrow) && pages < 10; pages++)
+        {
+            page = await Press("down");
+            lines.AddRange(page.Lines);
+        }
+
+        return string.Join(' ', lines.Select(l => l.TrimEnd(PanelGlyph.UpArrow, PanelGlyph.DownArrow).Trim()).Where(l => l.Length > 0));
     }
 
     private static async Task<HistoryEntry[]> ReadHistoryAsync(AgentProcess agent)

@@ -128,6 +128,6 @@ public sealed class BmcValidationTests
         Assert.Equal(BmcPowerState.On, await bmc.GetPowerStateAsync(None));
         var call = Assert.Single(runner.Calls);
         Assert.Equal(["-I", "open", "chassis", "power", "status"], call.Arguments);
-        Assert.Empty(call.Environment);
+        Assert.Empty(call.Environment!);
     }
 }

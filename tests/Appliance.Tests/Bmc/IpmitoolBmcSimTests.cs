@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Appliance.Core.Health;
 using Appliance.Core.Ports;
 using Appliance.Hw.Bmc;
+using Appliance.Hw.Processes;
 using Appliance.Tests.Fixtures;
 
 namespace Appliance.Tests.Bmc;
@@ -60,7 +61,7 @@ public sealed class IpmitoolBmcSimTests : IDisposable
     [Fact]
     public async Task New_password_never_appears_on_a_command_line_and_its_temp_file_is_private_and_removed()
     {
-        var recorder = new RecordingCommandRunner(new CliCommandRunner());
+        var recorder = new RecordingCommandRunner(new ProcessCommandRunner());
         string? script = null;
         UnixFileMode? mode = null;
         recorder.OnCall = request =>
@@ -76,7 +77,7 @@ public sealed class IpmitoolBmcSimTests : IDisposable
 
         Assert.All(recorder.Calls, c => Assert.DoesNotContain(c.Arguments, a => a.Contains("Secret-Pa55", StringComparison.Ordinal)));
         Assert.All(recorder.Calls, c => Assert.DoesNotContain(c.Arguments, a => a.Contains(IpmiSimulator.Password, StringComparison.Ordinal)));
-        Assert.All(recorder.Calls, c => Assert.Equal(IpmiSimulator.Password, c.Environment["IPMI_PASSWORD"]));
+        Assert.All(recorder.Calls, c => Assert.Equal(IpmiSimulator.Password, c.Environment!["IPMI_PASSWORD"]));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, mode);
         Assert.False(File.Exists(script));
         Assert.Equal(["user", "enable", "4"], recorder.Calls[^1].Arguments.TakeLast(3));
@@ -216,7 +217,7 @@ public sealed class IpmitoolBmcSimTests : IDisposable
     [Fact]
     public async Task Lcd_raw_oem_commands_are_sent_byte_exact_and_the_sims_rejection_is_surfaced()
     {
-        var recorder = new RecordingCommandRunner(new CliCommandRunner());
+        var recorder = new RecordingCommandRunner(new ProcessCommandRunner());
         var lcd = (IBmcFrontLcd)Bmc(runner: recorder);
 
         var error = await Assert.ThrowsAsync<BmcException>(() => lcd.SetUserStringAsync("BT-A1 ACTIVE", None));

@@ -83,7 +83,7 @@ public sealed class RacadmBmcTests
         Assert.Equal(new BmcLanConfig(BmcIpSource.Static, "192.0.2.30", "255.255.255.0", "192.0.2.1", 42, "d0:94:66:00:00:01"), await bmc.GetLanAsync(None));
         Assert.Equal(["get", "iDRAC.IPv4"], Args(runner, 0));
         Assert.Equal(["get", "iDRAC.NIC"], Args(runner, 1));
-        Assert.All(runner.Calls, c => Assert.Equal("racadm", c.FileName));
+        Assert.All(runner.Calls, c => Assert.Equal("racadm", c.Executable));
     }
 
     [Fact]

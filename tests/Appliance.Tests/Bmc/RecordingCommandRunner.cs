@@ -1,4 +1,5 @@
 using Appliance.Hw.Bmc;
+using Appliance.Hw.Processes;
 
 namespace Appliance.Tests.Bmc;
 
@@ -8,10 +9,10 @@ namespace Appliance.Tests.Bmc;
 /// </summary>
 internal sealed class RecordingCommandRunner(ICommandRunner? inner = null) : ICommandRunner
 {
-    private readonly Queue<CommandResult> _canned = new();
-    private readonly List<CommandRequest> _calls = [];
+    private readonly Queue<CommandOutcome> _canned = new();
+    private readonly List<CommandSpec> _calls = [];
 
-    public IReadOnlyList<CommandRequest> Calls
+    public IReadOnlyList<CommandSpec> Calls
     {
         get
         {
@@ -21,15 +22,15 @@ internal sealed class RecordingCommandRunner(ICommandRunner? inner = null) : ICo
     }
 
     /// <summary>Called with each request before it runs (e.g. to inspect a temp file that exists only then).</summary>
-    public Action<CommandRequest>? OnCall { get; set; }
+    public Action<CommandSpec>? OnCall { get; set; }
 
     public RecordingCommandRunner Answer(string stdout, int exitCode = 0, string stderr = "")
     {
-        _canned.Enqueue(new CommandResult(exitCode, stdout, stderr));
+        _canned.Enqueue(new CommandOutcome(exitCode, stdout, stderr, TimedOut: false, OutputTruncated: false, StartError: null, TimeSpan.Zero));
         return this;
     }
 
-    public Task<CommandResult> RunAsync(CommandRequest request, CancellationToken cancellationToken)
+    public Task<CommandOutcome> RunAsync(CommandSpec request, CancellationToken cancellationToken)
     {
         lock (_calls)
             _calls.Add(request);
@@ -37,7 +38,7 @@ internal sealed class RecordingCommandRunner(ICommandRunner? inner = null) : ICo
         if (inner is not null)
             return inner.RunAsync(request, cancellationToken);
         if (_canned.Count == 0)
-            throw new InvalidOperationException($"unexpected command: {request.FileName} {string.Join(' ', request.Arguments)}");
+            throw new InvalidOperationException($"unexpected command: {request}");
         return Task.FromResult(_canned.Dequeue());
     }
 }

@@ -119,6 +119,26 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         }
     }
 
+    [Fact]
+    public async Task A_peer_event_is_recorded_once_although_it_arrives_on_both_paths()
+    {
+        await StartBothAsync();
+        await Until(() => _b.Engine.Snapshot.PeerRole == HaRole.Active);
+
+        _a.Engine.PublishEvent("Health", "PSU 2 failed\n<3>forged log line " + new string('x', 600));
+        await Until(() => Locked(_b.Events).Any(e => e.StartsWith("peer node-a Health", StringComparison.Ordinal)));
+        for (int i = 0; i < 5; i++)
+        {
+            await StepAsync();
+        }
+
+        string recorded = Assert.Single(Locked(_b.Events), e => e.StartsWith("peer node-a Health", StringComparison.Ordinal));
+        Assert.StartsWith("peer node-a Health: PSU 2 failed <3>forged log line xxx", recorded, StringComparison.Ordinal);
+        Assert.EndsWith("…", recorded, StringComparison.Ordinal);
+        Assert.Equal("peer node-a Health: ".Length + PeerEvent.MaxLength + 1, recorded.Length);
+        Assert.DoesNotContain(Locked(_a.Events), e => e.Contains("PSU 2", StringComparison.Ordinal)); // recorded, never echoed back
+    }
+
     /// <summary>Steps virtual time (100 ms at a time) until the condition holds; 60 virtual seconds at most.</summary>
     private async Task Until(Func<bool> condition)
     {
@@ -297,6 +317,14 @@ public sealed class FailoverEngineTests : IAsyncDisposable
             lock (events)
             {
                 events.Add($"{kind}: {message}");
+            }
+        }
+
+        public void RecordPeerEvent(string peerNodeId, PeerEvent peerEvent, DateTimeOffset at)
+        {
+            lock (events)
+            {
+                events.Add($"peer {peerNodeId} {peerEvent.Kind}: {peerEvent.Message}");
             }
         }
     }

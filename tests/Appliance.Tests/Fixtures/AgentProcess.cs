@@ -55,14 +55,22 @@ public sealed class AgentProcess : IAsyncDisposable
     /// <summary>Arguments passed before the settings (e.g. <c>--config FILE</c>).</summary>
     public List<string> ExtraArguments { get; } = [];
 
+    /// <summary>A command that execs the agent (e.g. <c>ip netns exec NS</c>): same pid, another environment.</summary>
+    public IReadOnlyList<string> Launcher { get; init; } = [];
+
     public void Start()
     {
-        var info = new ProcessStartInfo(RepoPaths.AgentExecutable)
+        var info = new ProcessStartInfo(Launcher.Count > 0 ? Launcher[0] : RepoPaths.AgentExecutable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var argument in Launcher.Skip(1).Concat(Launcher.Count > 0 ? [RepoPaths.AgentExecutable] : []))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
         foreach (var argument in ExtraArguments)
         {
             info.ArgumentList.Add(argument);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -25,9 +26,15 @@ public sealed class IpmiSimulator : IDisposable
         Directory = dir;
         Port = port;
         _process = process;
-        PasswordFile = Path.Combine(dir, "bmc.password");
-        File.WriteAllText(PasswordFile, Password + "\n");
-        File.SetUnixFileMode(PasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        PasswordFile = WritePasswordFile(Path.Combine(dir, "bmc.password"), Password);
+    }
+
+    /// <summary>A BMC password file as an operator makes one (first line, mode 0600); returns its path.</summary>
+    public static string WritePasswordFile(string path, string password)
+    {
+        File.WriteAllText(path, password + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return path;
     }
 
     public string Directory { get; }
@@ -90,13 +97,38 @@ public sealed class IpmiSimulator : IDisposable
         return sim;
     }
 
-    /// <summary>PID of the "host" process chassis power-on started, or null when powered off.</summary>
+    /// <summary>PID of the "host" process (started by chassis power on, or adopted), or null when there is none.</summary>
     public int? HostPid
     {
         get
         {
             var file = Path.Combine(Directory, "host.pid");
-            return File.Exists(file) && int.TryParse(File.ReadAllText(file).Trim(), out var pid) ? pid : null;
+            // "<pid>", or "<pid> <kill sent>" while a killed host is not yet seen dead by a status read.
+            return File.Exists(file) && int.TryParse(File.ReadAllText(file).Split(' ')[0].Trim(), out var pid) ? pid : null;
+        }
+    }
+
+    /// <summary>
+    /// Makes a process the test started itself (an agent) the simulated host: chassis power reads on while it
+    /// lives, and power off SIGKILLs it and reads off only once it is dead.
+    /// </summary>
+    public void AdoptHost(int pid) => File.WriteAllText(Path.Combine(Directory, "host.pid"), pid.ToString(CultureInfo.InvariantCulture) + "\n");
+
+    /// <summary>
+    /// Each host killed by chassis power off: when the kill was sent, and when a power status read first found it dead
+    /// (wall clock, from the chassis control script). Power reads on until then.
+    /// </summary>
+    public IReadOnlyList<(int Pid, DateTimeOffset KilledAt, DateTimeOffset SeenDeadAt)> HostDeaths
+    {
+        get
+        {
+            var file = Path.Combine(Directory, "host-off.log");
+            if (!File.Exists(file))
+                return [];
+            return File.ReadAllLines(file)
+                .Select(line => line.Split(' ')) // "<pid> <kill sent> <seen dead>", times as epoch seconds with a fraction
+                .Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), EpochTime(p[1]), EpochTime(p[2])))
+                .ToArray();
         }
     }
 
@@ -191,6 +223,14 @@ public sealed class IpmiSimulator : IDisposable
         }
 
         throw new InvalidOperationException($"ipmi_sim did not answer an RMCP ping within {limit}: {Output}");
+    }
+
+    /// <summary>"1795490951.663066" (bash's EPOCHREALTIME) as a time.</summary>
+    private static DateTimeOffset EpochTime(string secondsDotFraction)
+    {
+        var parts = secondsDotFraction.Split('.');
+        var ticks = long.Parse((parts[1] + "0000000")[..7], CultureInfo.InvariantCulture); // the fraction in 100 ns ticks
+        return DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts[0], CultureInfo.InvariantCulture)).AddTicks(ticks);
     }
 
     private static int FreePort(SocketType type, ProtocolType protocol)

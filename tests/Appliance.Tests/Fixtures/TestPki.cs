@@ -32,16 +32,10 @@ internal sealed class TestPki
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("appliance-pki-").FullName;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => System.IO.Directory.Delete(directory, recursive: true);
-        var start = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(RepoPaths.Fixture("Mosquitto", "gen-certs.sh"));
-        start.ArgumentList.Add(directory);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start");
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
+        ToolResult generated = Tool.Run("bash", [RepoPaths.Fixture("Mosquitto", "gen-certs.sh"), directory]);
+        if (generated.ExitCode != 0)
         {
-            throw new InvalidOperationException($"gen-certs.sh failed ({process.ExitCode}): {stderr.Result}");
+            throw new InvalidOperationException($"gen-certs.sh failed ({generated.ExitCode}): {generated.Error}");
         }
 
         return new TestPki(directory);

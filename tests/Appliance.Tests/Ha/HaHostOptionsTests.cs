@@ -38,10 +38,13 @@ public sealed class HaHostOptionsTests
         { "WindowsSlash", "Appliance:Ha:Services:Units:0='a/b' is not a Windows service name" },
         { "DropInDirectory", "Appliance:Ha:Services:DropInDirectory='run/systemd' is not an absolute path" },
         { "SystemctlPath", "Appliance:Ha:Services:SystemctlPath='systemctl' is not an absolute path" },
+        { "StopListPath", "Appliance:Ha:Services:StopListPath='managed-units' is not an absolute path" },
         { "AgentUnit", "Appliance:Ha:Services:AgentUnit='agent' is not a systemd unit name" },
         { "AgentManaged", "Appliance:Ha:Services:Units contains AgentUnit 'appliance-agent.service': the agent cannot manage itself" },
         { "StartTimeout", "Appliance:Ha:Services:StartTimeout=00:00:00.5000000 is out of range: allowed 00:00:01 – 00:10:00" },
         { "StopTimeout", "Appliance:Ha:Services:StopTimeout=00:10:01 is out of range: allowed 00:00:01 – 00:10:00" },
+        { "StrayCheckLow", "Appliance:Ha:Services:StrayCheckInterval=00:00:00.9000000 is out of range: allowed 00:00:01 – 01:00:00" },
+        { "StrayCheckHigh", "Appliance:Ha:Services:StrayCheckInterval=01:00:01 is out of range: allowed 00:00:01 – 01:00:00" },
     };
 
     [Theory]
@@ -68,10 +71,13 @@ public sealed class HaHostOptionsTests
             case "WindowsSlash": options.Kind = ManagedServicesKind.Windows; options.Units.Add("a/b"); break;
             case "DropInDirectory": options.DropInDirectory = "run/systemd"; break;
             case "SystemctlPath": options.SystemctlPath = "systemctl"; break;
+            case "StopListPath": options.StopListPath = "managed-units"; break;
             case "AgentUnit": options.AgentUnit = "agent"; break;
             case "AgentManaged": options.Units.Add("appliance-agent.service"); break;
             case "StartTimeout": options.StartTimeout = TimeSpan.FromMilliseconds(500); break;
             case "StopTimeout": options.StopTimeout = TimeSpan.FromSeconds(601); break;
+            case "StrayCheckLow": options.StrayCheckInterval = TimeSpan.FromMilliseconds(900); break;
+            case "StrayCheckHigh": options.StrayCheckInterval = TimeSpan.FromSeconds(3601); break;
             default: throw new ArgumentOutOfRangeException(nameof(change), change, null);
         }
 

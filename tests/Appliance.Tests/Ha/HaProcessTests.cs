@@ -130,6 +130,14 @@ public class HaProcessTests
         await pair.WaitForAsync(() => Task.FromResult(received.Any(m => m.Contains("admin password reset from panel", StringComparison.Ordinal))),
             Generous, "the reset announced on …/events");
         Assert.DoesNotContain(received, m => m.Contains(password, StringComparison.Ordinal));
+
+        // The peer records what it heard, once, in its own history.
+        await pair.WaitForAsync(async () => (await HistoryAsync(active)).Contains("admin password reset from panel", StringComparison.Ordinal),
+            Generous, "the reset in the peer's history");
+        string peerHistory = await HistoryAsync(active);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(peerHistory, "admin password reset from panel"));
+        Assert.Contains($"announced by {(await AgentPair.HaStatusAsync(active)).Engine!.PeerNodeId}", peerHistory, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, peerHistory, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -141,14 +149,14 @@ public class HaProcessTests
         await using var first = await MosquittoBroker.StartNewAsync();
         await using var second = await MosquittoBroker.StartNewAsync();
         await using var pair = await AgentPair.StartExternalAsync([first.PlainPort, second.PlainPort]);
-        await pair.ApplySettingsAsync(new Core.Failover.HaSettings { PartnerFailoverTimeout = TimeSpan.FromSeconds(60), FencingEnabled = false });
+        await pair.PutHaSettingsAsync(new Core.Failover.HaSettings { PartnerFailoverTimeout = TimeSpan.FromSeconds(60), FencingEnabled = false });
+        await pair.SettledAsync(Generous);
         first.Kill();
         await first.StartAsync();
         await pair.WaitForAsync(async () => (await Task.WhenAll(AgentPair.HaStatusAsync(pair.A), AgentPair.HaStatusAsync(pair.B)))
             .All(s => s.Paths.All(p => p.Connected) && s.Paths.Any(p => p.Reconnects > 0)), Generous, "both nodes reconnected to the restarted broker");
         await Task.Delay(TimeSpan.FromSeconds(1)); // heartbeats announcing the new connections reach the peer
-        var active = await pair.ActiveAsync();
-        var passive = pair.Other(active);
+        var (active, passive) = await pair.SettledAsync(Generous);
 
         active.Signal(Signals.SIGKILL);
 

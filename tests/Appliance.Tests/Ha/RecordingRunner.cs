@@ -1,4 +1,5 @@
 using Appliance.Agent.Ha;
+using Appliance.Hw.Processes;
 
 namespace Appliance.Tests.Ha;
 

@@ -1,4 +1,5 @@
 using Appliance.Agent.Ha;
+using Appliance.Hw.Processes;
 using Appliance.Tests.Fixtures;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -10,11 +11,13 @@ public sealed class SystemdManagedServicesTests : IDisposable
     private readonly TempDir _dir = new();
     private readonly RecordingRunner _runner = new();
 
+    private string StopList => Path.Combine(_dir.Path, "run-appliance", "managed-units");
+
     public void Dispose() => _dir.Dispose();
 
     private ManagedServices Services(params string[] units)
     {
-        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.Systemd, Units = [.. units], DropInDirectory = _dir.Path };
+        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.Systemd, Units = [.. units], DropInDirectory = _dir.Path, StopListPath = StopList };
         Assert.Empty(options.Validate());
         return ManagedServices.Create(options, _runner, NullLoggerFactory.Instance);
     }
@@ -156,11 +159,54 @@ public sealed class SystemdManagedServicesTests : IDisposable
             Path.Combine(_dir.Path, "app@blue.service.d", "50-appliance-agent.conf"),
             Path.Combine(_dir.Path, "db.service.d", "50-appliance-agent.conf"),
         ];
-        Assert.Equal(dropIns, filesAtReload);
+        Assert.Equal(dropIns, filesAtReload.Where(f => f.EndsWith(SystemdUnitControl.DropInName, StringComparison.Ordinal)));
         foreach (string dropIn in dropIns)
         {
             Assert.Equal("[Unit]\nBindsTo=appliance-agent.service\nAfter=appliance-agent.service\n", await File.ReadAllTextAsync(dropIn));
         }
+
+        // What the agent unit's ExecStopPost= hands to systemctl: unit names verbatim, one per line.
+        Assert.Equal("db.service\napp@blue.service\n", await File.ReadAllTextAsync(StopList));
+    }
+
+    [Fact]
+    public async Task The_stop_list_keeps_unit_names_verbatim()
+    {
+        _runner.Answer("is-active app\\x2dweb.service", RecordingRunner.Exit(3, "inactive\n"));
+
+        await Services("app\\x2dweb.service").EnsureStoppedAtStartAsync(CancellationToken.None);
+
+        Assert.Equal("app\\x2dweb.service\n", await File.ReadAllTextAsync(StopList));
+    }
+
+    [Fact]
+    public async Task Drop_in_directories_get_systemds_modes_whatever_the_umask_left()
+    {
+        // The agent's umask is narrowed for its API socket; a directory made under it has no search bit.
+        string directory = Path.Combine(_dir.Path, "db.service.d");
+        Directory.CreateDirectory(directory);
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        _runner.Answer("is-active db.service", RecordingRunner.Exit(3, "inactive\n"));
+
+        await Services("db.service").EnsureStoppedAtStartAsync(CancellationToken.None);
+
+        const UnixFileMode File644 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        const UnixFileMode Directory755 = File644 | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        Assert.Equal(Directory755, File.GetUnixFileMode(directory));
+        Assert.Equal(File644, File.GetUnixFileMode(Path.Combine(directory, SystemdUnitControl.DropInName)));
+    }
+
+    [Fact]
+    public async Task With_no_units_the_stop_list_of_an_earlier_run_is_removed()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(StopList)!);
+        await File.WriteAllTextAsync(StopList, "db.service\n");
+        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.Systemd, DropInDirectory = _dir.Path, StopListPath = StopList };
+
+        await ManagedServices.Create(options, _runner, NullLoggerFactory.Instance).EnsureStoppedAtStartAsync(CancellationToken.None);
+
+        Assert.False(File.Exists(StopList));
+        Assert.Empty(_runner.Calls);
     }
 
     [Fact]
@@ -206,7 +252,7 @@ public sealed class SystemdManagedServicesTests : IDisposable
     [Fact]
     public async Task Kind_none_runs_no_command()
     {
-        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.None, DropInDirectory = _dir.Path };
+        var options = new ManagedServicesOptions { Kind = ManagedServicesKind.None, DropInDirectory = _dir.Path, StopListPath = StopList };
         ManagedServices services = ManagedServices.Create(options, _runner, NullLoggerFactory.Instance);
 
         await services.EnsureStoppedAtStartAsync(CancellationToken.None);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Appliance.Agent.Ha;
 using Appliance.Core.Failover;
+using Appliance.Hw.Processes;
 using Appliance.Tests.Fixtures;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -85,7 +86,8 @@ public sealed class TransitionHooksTests : IAsyncLifetime
         string shellPid = _dir.File("shell.pid");
         string childPid = _dir.File("child.pid");
         string hook = Script("hangs", $"echo $$ > {shellPid}\nsleep 60 &\necho $! > {childPid}\nwait\n");
-        await using TransitionHooks hooks = Hooks(new HooksOptions { Timeout = TimeSpan.FromSeconds(1), OnFailoverPending = new HookCommand { Path = hook } });
+        // 3 s: on a loaded machine bash may need well over a second to start and write both pid files.
+        await using TransitionHooks hooks = Hooks(new HooksOptions { Timeout = TimeSpan.FromSeconds(3), OnFailoverPending = new HookCommand { Path = hook } });
 
         var clock = Stopwatch.StartNew();
         HookResult result = Assert.Single(await hooks.RunAsync(HookTrigger.FailoverPending, HaRole.FailoverPending, 3, "waiting for operator", CancellationToken.None));
@@ -95,8 +97,8 @@ public sealed class TransitionHooksTests : IAsyncLifetime
         _pidsToKill.AddRange(pids);
         Assert.True(result.TimedOut);
         Assert.Null(result.ExitCode);
-        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
-        Assert.StartsWith($"OnFailoverPending {hook}: killed after the 1", result.Summary, StringComparison.Ordinal);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(12));
+        Assert.StartsWith($"OnFailoverPending {hook}: killed after the 3", result.Summary, StringComparison.Ordinal);
         foreach (int pid in pids)
         {
             Assert.True(await GoneWithinAsync(pid, TimeSpan.FromSeconds(5)), $"pid {pid} still runs after the hook timeout");

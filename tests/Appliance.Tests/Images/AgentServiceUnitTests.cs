@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
+using Appliance.Tests.Fixtures;
 
 namespace Appliance.Tests.Images;
 
@@ -107,22 +108,7 @@ public sealed class AgentServiceUnitTests : IDisposable
 
     private static (int Exit, string Output) Run(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["SYSTEMD_COLORS"] = "0";
-        using var process = Process.Start(psi)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in 60 s");
-        }
-
-        return (process.ExitCode, (stdout + stderr.Result).Trim());
+        ToolResult result = Tool.Run(file, args, new Dictionary<string, string> { ["SYSTEMD_COLORS"] = "0" });
+        return (result.ExitCode, (result.Output + result.Error).Trim());
     }
 }

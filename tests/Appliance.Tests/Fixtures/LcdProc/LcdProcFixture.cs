@@ -199,27 +199,7 @@ public sealed class LcdProcFixture : IDisposable
 
     private void TryTmux(params string[] arguments) => RunTmux(arguments);
 
-    private (int ExitCode, string Output, string Error) RunTmux(string[] arguments)
-    {
-        var start = new ProcessStartInfo("tmux")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("-L");
-        start.ArgumentList.Add(_socket);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output.GetAwaiter().GetResult(), error);
-    }
+    private ToolResult RunTmux(string[] arguments) => Tool.Run("tmux", ["-L", _socket, .. arguments]);
 
     private static int FreePort()
     {

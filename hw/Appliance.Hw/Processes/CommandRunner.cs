@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using CliWrap;
 
-namespace Appliance.Agent.Ha;
+namespace Appliance.Hw.Processes;
 
 /// <summary>One external command: argv only (never a shell string), a hard timeout and an output cap.</summary>
 public sealed record CommandSpec(
@@ -43,16 +43,22 @@ public sealed record CommandOutcome(
     private static string FirstLine(string text) => text.Trim().Split('\n')[0].Trim();
 }
 
-/// <summary>The lowest seam under the systemd adapter and the hooks: tests replace only the process start.</summary>
+/// <summary>
+/// The one seam between the agent and the tools it runs (systemctl, hooks, ipmitool, racadm): tests
+/// replace only the process start, everything above it is production code.
+/// </summary>
 public interface ICommandRunner
 {
     /// <summary>Never throws for a failing, missing or hanging command; only <paramref name="cancellationToken"/> cancels.</summary>
     Task<CommandOutcome> RunAsync(CommandSpec spec, CancellationToken cancellationToken);
 }
 
-/// <summary>Runs commands with CliWrap; at the timeout the whole process tree is killed.</summary>
-public sealed class ProcessCommandRunner : ICommandRunner
+/// <summary>Runs commands with CliWrap; at the timeout (on <paramref name="timeProvider"/>) the whole process tree is killed.</summary>
+public sealed class ProcessCommandRunner(TimeProvider timeProvider) : ICommandRunner
 {
+    /// <summary>A runner on the system clock.</summary>
+    public ProcessCommandRunner() : this(TimeProvider.System) { }
+
     /// <summary>
     /// After the process exits, output still arriving is read this long. A hook that leaves a background
     /// child holding its stdout must not turn into a timeout (and lose its exit code).
@@ -65,8 +71,8 @@ public sealed class ProcessCommandRunner : ICommandRunner
         var drainEnds = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var stdout = new BoundedCapture(spec.OutputLimitBytes, drainEnds.Task);
         var stderr = new BoundedCapture(spec.OutputLimitBytes, drainEnds.Task);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(spec.Timeout);
+        using var timeout = new CancellationTokenSource(spec.Timeout, timeProvider);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var clock = Stopwatch.StartNew();
         Command command = Cli.Wrap(spec.Executable)
             .WithArguments(spec.Arguments)
