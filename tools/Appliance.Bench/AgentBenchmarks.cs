@@ -47,9 +47,7 @@ public static class AgentBenchmarks
             return;
         }
 
-        var cpuBefore = ProcStat.CpuTime(agent.Pid);
-        await Task.Delay(idleWindow);
-        var cpu = (ProcStat.CpuTime(agent.Pid) - cpuBefore) / idleWindow * 100;
+        var cpu = await ProcStat.CpuPercentAsync(agent.Pid, idleWindow);
         Report.Line($"idle CPU over {idleWindow.TotalSeconds:F0} s, {label}", $"{cpu:F2} % of one core", "target ≤ 1 %");
     }
 

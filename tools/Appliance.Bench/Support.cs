@@ -28,6 +28,14 @@ public static class ProcStat
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 
+    /// <summary>CPU used by <paramref name="pid"/> over <paramref name="window"/>, in % of one core.</summary>
+    public static async Task<double> CpuPercentAsync(int pid, TimeSpan window)
+    {
+        var before = CpuTime(pid);
+        await Task.Delay(window);
+        return (CpuTime(pid) - before) / window * 100;
+    }
+
     /// <summary>User + system CPU time; fields 14 and 15 of /proc/PID/stat, in clock ticks (100 Hz on Linux).</summary>
     public static TimeSpan CpuTime(int pid)
     {

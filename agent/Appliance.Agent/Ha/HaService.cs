@@ -3,6 +3,7 @@ using Appliance.Agent.Hosting;
 using Appliance.Agent.Mqtt;
 using Appliance.Agent.Store;
 using Appliance.Core.Failover;
+using Appliance.Core.Heartbeat;
 using Appliance.Core.Ports;
 
 namespace Appliance.Agent.Ha;
@@ -181,6 +182,11 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
             var key = _haStore.RememberKey(keyBytes);
             var pairing = new PairingRecord(peerNodeId, peerHost, peerPort, key.Fingerprint);
             _store.WriteSetting(PairingKey, JsonSerializer.Serialize(pairing, HaStoreJson.Default.PairingRecord));
+
+            // The engine signs the wills its link registers at CONNECT with the key it loads at start; without
+            // the ring saved first they were empty until the next reconnect, so the first crash after pairing
+            // was only seen by the PartnerFailoverTimeout deadline (3 s instead of ~50 ms).
+            await _haStore.SaveKeysAsync(new PairKeyRing(key), cancellationToken);
             await StopEngineAsync();
             await StartEngineAsync(pairing, cancellationToken);
             return await _engine!.ExecuteAsync(new OperatorCommand.Establish(peerNodeId, key), cancellationToken);
@@ -290,8 +296,8 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         var ports = new HaPorts(_haStore, _link, _ports.Fencer, _ports.SharedAddress, _ports.Services, _ports.Probe, _events);
         _engine = new FailoverEngine(_store.Identity.NodeId, Settings, ports, _time);
         var engine = _engine;
-        _link.PathConnected += status => _ = engine.ReportPathAsync(status.Name, up: true, CancellationToken.None).AsTask();
-        _link.PathLost += name => _ = engine.ReportPathAsync(name, up: false, CancellationToken.None).AsTask();
+        _link.PathConnected += status => _ = engine.ReportPathAsync(status.Name, up: true, status.Generation, CancellationToken.None).AsTask();
+        _link.PathLost += (name, generation) => _ = engine.ReportPathAsync(name, up: false, generation, CancellationToken.None).AsTask();
         await _engine.StartAsync(cancellationToken);
         LogEngineStarted(_logger, pairing.PeerNodeId, pairing.PeerHost, pairing.PeerPort);
     }

@@ -268,7 +268,7 @@ internal sealed class MqttPath : IAsyncDisposable
             _lastError = reason;
             MqttLinkLog.PathLost(_logger, Name, _endpoint, reason);
             TearDown(connection);
-            _hooks.Lost(Name);
+            _hooks.Lost(Name, connection.Generation);
         }
 
         await ConnectAsync(stop);
@@ -294,9 +294,10 @@ internal sealed class MqttPath : IAsyncDisposable
     /// </summary>
     private async Task<bool> ConnectAsync(CancellationToken cancellationToken)
     {
-        // Until this path first connects it shares the link's start generation with the other paths, so a
-        // crash's will counts on every path; each later reconnect takes a fresh one (Sparkplug bdSeq).
-        var generation = Volatile.Read(ref _successfulConnects) == 0 ? _hooks.StartGeneration : _hooks.NextGeneration();
+        // Every connection gets its own generation (Sparkplug bdSeq), also across paths: the engine announces the
+        // live ones, so a will is matched to exactly one connection (a shared start generation let a late will
+        // from a replaced connection pass as the other path's current one).
+        var generation = _hooks.NextGeneration();
         Interlocked.Exchange(ref _generation, generation);
         var will = _willPayload!(generation).ToArray();
         MqttClientOptions clientOptions;
@@ -320,7 +321,7 @@ internal sealed class MqttPath : IAsyncDisposable
             connection.MarkBroken($"disconnected ({e.Reason})");
             if (e.ClientWasConnected)
             {
-                _hooks.Lost(Name);
+                _hooks.Lost(Name, connection.Generation);
             }
 
             return Task.CompletedTask;
@@ -461,9 +462,8 @@ internal sealed class MqttPath : IAsyncDisposable
 
 /// <summary>What a path needs from its link: shared generation counter, incoming queue, last state, events.</summary>
 internal sealed record MqttPathHooks(
-    long StartGeneration,
     Func<long> NextGeneration,
     ChannelWriter<PeerFrame> Incoming,
     Func<byte[]?> LastState,
     Action<MqttPathStatus> Connected,
-    Action<string> Lost);
+    Action<string, long> Lost);

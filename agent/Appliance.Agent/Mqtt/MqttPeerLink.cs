@@ -37,12 +37,11 @@ public sealed class MqttPeerLink : IPeerLink
             OnFrameDropped);
         var topics = new MqttTopics(options.PairId, options.NodeId, options.PeerNodeId);
         var hooks = new MqttPathHooks(
-            Interlocked.Increment(ref _generation),
             () => Interlocked.Increment(ref _generation),
             _incoming.Writer,
             () => _lastState,
             OnPathConnected,
-            name => PathLost?.Invoke(name));
+            (name, generation) => PathLost?.Invoke(name, generation));
         foreach (var endpoint in MqttPathEndpoint.FromOptions(options))
         {
             _paths.Add(new MqttPath(endpoint, options, topics, hooks, logger, timeProvider));
@@ -55,10 +54,11 @@ public sealed class MqttPeerLink : IPeerLink
     public event Action<MqttPathStatus>? PathConnected;
 
     /// <summary>
-    /// Raised when a connected path is found dead (the broker closed it, or a ping failed). Handlers run
+    /// Raised with the path's name and the lost connection's will generation when a connected path is found
+    /// dead (the broker closed it, or a ping failed), possibly late and twice for one connection. Handlers run
     /// on MQTTnet's or the supervision loop's thread: they must only queue work.
     /// </summary>
-    public event Action<string>? PathLost;
+    public event Action<string, long>? PathLost;
 
     /// <summary>The most recent will generation issued to any path (0 before the first CONNECT).</summary>
     public long CurrentGeneration => Interlocked.Read(ref _generation);

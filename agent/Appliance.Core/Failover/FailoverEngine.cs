@@ -52,6 +52,10 @@ public sealed class FailoverEngine : IAsyncDisposable
     private readonly RecentSet<(string Boot, long Sequence)> _peerEventsSeen = new(capacity: 128);
     private long _sequence;
     private long _generation;
+
+    /// <summary>Will generation of each connected path, announced in every message (loop-owned).</summary>
+    private readonly Dictionary<string, long> _connections = [];
+    private long[]? _liveGenerations;
     private long _iterations;
     private long _waitingUntilTicks = long.MinValue;
     private int _pumping;
@@ -125,9 +129,9 @@ public sealed class FailoverEngine : IAsyncDisposable
     public void PublishEvent(string kind, string message) =>
         _inputs.Writer.TryWrite(new Work(null, Event: new PeerEvent(kind, message)));
 
-    /// <summary>The link adapter reports a path (broker connection) going up or down.</summary>
-    public ValueTask ReportPathAsync(string path, bool up, CancellationToken cancellationToken) =>
-        _inputs.Writer.WriteAsync(new Work(new HaInput.PathChanged(path, up)), cancellationToken);
+    /// <summary>The link adapter reports a path's connection (of will <paramref name="generation"/>) going up or down.</summary>
+    public ValueTask ReportPathAsync(string path, bool up, long generation, CancellationToken cancellationToken) =>
+        _inputs.Writer.WriteAsync(new Work(new HaInput.PathChanged(path, up, generation)), cancellationToken);
 
     /// <summary>Key rotation: sign with <paramref name="next"/> now; the old key stays accepted for KeyOverlap.</summary>
     public async Task RotateKeyAsync(PairKey next, CancellationToken cancellationToken)
@@ -197,7 +201,7 @@ public sealed class FailoverEngine : IAsyncDisposable
             {
                 EnqueueEvent(peerEvent);
             }
-            else if (ToInput(work) is { } input)
+            else if (ToInput(work) is { } input && IsCurrent(input))
             {
                 await ApplyAsync(input, work?.Reply, cancellationToken);
             }
@@ -224,11 +228,12 @@ public sealed class FailoverEngine : IAsyncDisposable
         Volatile.Write(ref _waitingUntilTicks, (Monotonic + wait).Ticks);
         try
         {
-            return await reader.WaitToReadAsync(linked.Token) && reader.TryRead(out Work item) ? item : null;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return null; // timer: deliver a Tick
+            // The timer ends most waits (every heartbeat): awaited without throwing, since an
+            // OperationCanceledException per wake-up was a measurable part of the loop's CPU.
+            Task<bool> readable = reader.WaitToReadAsync(linked.Token).AsTask();
+            await ((Task)readable).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            cancellationToken.ThrowIfCancellationRequested();
+            return readable.IsCompletedSuccessfully && readable.Result && reader.TryRead(out Work item) ? item : null;
         }
         finally
         {
@@ -278,6 +283,34 @@ public sealed class FailoverEngine : IAsyncDisposable
             // The peer's event is information, not a decision: losing it must not stop the loop.
             _ports.Events.Notify(HaEventKind.TakeoverBlocked, $"peer event not recorded: {ex.GetType().Name}: {ex.Message}", _time.GetUtcNow());
         }
+    }
+
+    /// <summary>
+    /// Tracks which connection each path has; a loss report about a connection the path has already
+    /// replaced (MQTTnet raises it late, on its own thread) is dropped, so it cannot mark a live path down.
+    /// </summary>
+    private bool IsCurrent(HaInput input)
+    {
+        if (input is not HaInput.PathChanged { Generation: > 0 } change)
+        {
+            return true;
+        }
+
+        if (change.Up)
+        {
+            _connections[change.Path] = change.Generation;
+        }
+        else if (_connections.TryGetValue(change.Path, out long current) && current > change.Generation)
+        {
+            return false;
+        }
+        else
+        {
+            _connections.Remove(change.Path);
+        }
+
+        _liveGenerations = _connections.Count == 0 ? null : [.. _connections.Values.Order()];
+        return true;
     }
 
     private async Task ApplyAsync(HaInput input, TaskCompletionSource<CommandResult>? reply, CancellationToken cancellationToken)
@@ -495,6 +528,7 @@ public sealed class FailoverEngine : IAsyncDisposable
         Health = _health(),
         MirrorPosition = _ports.Mirror?.Position ?? 0,
         ConnectionGeneration = Interlocked.Read(ref _generation),
+        LiveGenerations = _liveGenerations,
         Suspended = draft.Suspended,
         GoingDown = draft.GoingDown,
         PairedAt = draft.PairedAt,

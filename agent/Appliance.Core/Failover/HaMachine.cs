@@ -303,9 +303,9 @@ public sealed class HaMachine
 
             if (message.Kind == PeerMessageKind.OfflineWill)
             {
-                // Only the peer's current connection generation counts: a late will from an older
+                // Only a will for one of the peer's current connections counts: a late will from an older
                 // connection must never mark a newer one dead.
-                if (message.ConnectionGeneration >= peer.Generation && peer.HeardAt.ContainsKey(path))
+                if (IsCurrentConnection(peer, message.ConnectionGeneration) && peer.HeardAt.ContainsKey(path))
                 {
                     State = State with { Peer = peer with { WilledPaths = peer.WilledPaths.SetItem(path, message.ConnectionGeneration) } };
                 }
@@ -333,6 +333,7 @@ public sealed class HaMachine
                     Suspended = message.Suspended,
                     PairedAt = message.PairedAt,
                     Generation = Math.Max(peer.Generation, message.ConnectionGeneration),
+                    LiveGenerations = message.LiveGenerations is { } live ? [.. live] : [],
                     GoingDownAt = message.GoingDown ? peer.GoingDownAt ?? Now : peer.GoingDownAt,
                 };
             }
@@ -359,6 +360,13 @@ public sealed class HaMachine
 
             ReactToPeer();
         }
+
+        /// <summary>
+        /// Paths reconnect independently, so the peer's connections carry different generations: its newest
+        /// message lists the live ones. A peer that does not list them (older agent) only has its highest.
+        /// </summary>
+        private static bool IsCurrentConnection(PeerView peer, long willGeneration) =>
+            peer.LiveGenerations.IsEmpty ? willGeneration >= peer.Generation : peer.LiveGenerations.Contains(willGeneration);
 
         private void OnPeerCommand(PeerCommand command)
         {

@@ -74,7 +74,8 @@ public abstract record HaInput
     /// <summary>A message that passed the codec (signature, replay window, age).</summary>
     public sealed record PeerMessageReceived(PeerMessage Message, string Path) : HaInput;
 
-    public sealed record PathChanged(string Path, bool Up) : HaInput;
+    /// <summary>A path (broker connection) went up or down; <paramref name="Generation"/> names that connection (0: unknown).</summary>
+    public sealed record PathChanged(string Path, bool Up, long Generation = 0) : HaInput;
 
     /// <summary>Result of <see cref="HaEffect.RunConnectivityProbes"/>.</summary>
     public sealed record ProbesCompleted(int Reached, int Total) : HaInput;

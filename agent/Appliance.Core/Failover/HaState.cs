@@ -54,6 +54,9 @@ public sealed record PeerView
     /// <summary>Highest connection generation the peer announced in this boot.</summary>
     public long Generation { get; init; }
 
+    /// <summary>The peer's connections that were up when its newest message was sent (empty: not announced).</summary>
+    public ImmutableArray<long> LiveGenerations { get; init; } = [];
+
     /// <summary>When the peer announced a graceful shutdown/reboot (monotonic, receipt time).</summary>
     public TimeSpan? GoingDownAt { get; init; }
 

@@ -10,7 +10,7 @@ public enum RejectReason
     BadSignature,
     /// <summary>Sequence not above the last accepted for (node, boot, path): a replay or a duplicate.</summary>
     NotNewer,
-    /// <summary>An offline will from a connection generation older than one already seen.</summary>
+    /// <summary>An offline will from a connection older than every connection the peer last reported live on that path.</summary>
     StaleWill,
     TooOld,
     FromFuture,
@@ -149,7 +149,7 @@ public sealed class HeartbeatCodec
 
         if (message.Kind == PeerMessageKind.OfflineWill)
         {
-            if (message.ConnectionGeneration < window.HighestGeneration)
+            if (message.ConnectionGeneration < window.OldestLiveGeneration)
             {
                 return Reject(RejectReason.StaleWill);
             }
@@ -161,7 +161,7 @@ public sealed class HeartbeatCodec
 
         window = new ReplayWindow(
             message.Kind == PeerMessageKind.OfflineWill ? window.LastSequence : message.Sequence,
-            Math.Max(window.HighestGeneration, message.ConnectionGeneration),
+            Math.Max(window.OldestLiveGeneration, OldestLive(message)),
             ++_useCounter);
         if (message.KeyFingerprint == _keys.Current.Fingerprint)
         {
@@ -205,5 +205,13 @@ public sealed class HeartbeatCodec
         return new DecodeResult(null, reason);
     }
 
-    private readonly record struct ReplayWindow(long LastSequence, long HighestGeneration, long LastUsed);
+    /// <summary>
+    /// The lowest generation that can still be current after this message: its oldest listed live
+    /// connection, else (a will, or a sender that lists none) its own generation. The machine then
+    /// honours only a will whose generation is listed; this filter drops what is certainly stale.
+    /// </summary>
+    private static long OldestLive(PeerMessage message) =>
+        message.Kind != PeerMessageKind.OfflineWill && message.LiveGenerations is { Length: > 0 } live ? live.Min() : message.ConnectionGeneration;
+
+    private readonly record struct ReplayWindow(long LastSequence, long OldestLiveGeneration, long LastUsed);
 }

@@ -102,6 +102,13 @@ public sealed record PeerMessage
     /// <summary>Connection generation (as Sparkplug's bdSeq): a will only counts for the generation it was made for.</summary>
     [JsonPropertyName("g")] public long ConnectionGeneration { get; init; }
 
+    /// <summary>
+    /// Generations of the sender's connections that are up, one per connected path (null: not announced, as by
+    /// older agents). A will counts only if its generation is one of them: the highest generation alone cannot
+    /// tell a path that never reconnected (still current, lower number) from one that was replaced (stale).
+    /// </summary>
+    [JsonPropertyName("lg")] public long[]? LiveGenerations { get; init; }
+
     [JsonPropertyName("su")] public bool Suspended { get; init; }
 
     /// <summary>The sender is shutting down or rebooting on purpose: the peer applies RebootBlackoutWindow.</summary>

@@ -217,6 +217,28 @@ public class HaMachineTests
         Assert.Equal(HaRole.Active, node.State.Role);
     }
 
+    // The peer's live connections are 1 (p1) and 3 (p2, which replaced 2); one of our paths is lost (its
+    // embedded broker died with it). The will of 1 is current: the bench's 3 s SIGKILL outlier was the old
+    // highest-generation rule (1 < 3) taking it for stale. The late will of 2 is above the live 1, yet its
+    // connection is gone and the peer lives on 3.
+    [Theory]
+    [InlineData("p1", 1, "p2", HaRole.Active)]
+    [InlineData("p2", 2, "p1", HaRole.Passive)]
+    public void A_will_counts_only_for_a_live_connection_of_the_peer(string willPath, long willGeneration, string lostPath, HaRole expected)
+    {
+        var node = new MachineDriver(NoFencing);
+        foreach (string path in new[] { "p1", "p2" })
+        {
+            node.Hear(HaRole.Active, 3, path, generation: 3, live: [1, 3]);
+        }
+
+        node.Feed(new HaInput.PathChanged(lostPath, Up: false));
+        node.Hear(HaRole.Active, 3, willPath, PeerMessageKind.OfflineWill, generation: willGeneration);
+        node.Advance(S(0.1));
+
+        Assert.Equal(expected, node.State.Role);
+    }
+
     [Fact]
     public void A_will_on_one_path_with_the_other_path_lost_is_a_fast_loss()
     {

@@ -62,7 +62,8 @@ internal sealed class MachineDriver
         bool goingDown = false,
         bool suspended = false,
         PeerCommand? command = null,
-        string boot = "peer-boot-1") => new()
+        string boot = "peer-boot-1",
+        long[]? live = null) => new()
         {
             NodeId = PeerId,
             BootId = boot,
@@ -73,6 +74,7 @@ internal sealed class MachineDriver
             Epoch = epoch,
             HoldsSharedIp = role == HaRole.Active,
             ConnectionGeneration = generation,
+            LiveGenerations = live,
             GoingDown = goingDown,
             Suspended = suspended,
             PairedAt = WallOrigin.AddMinutes(1),
@@ -80,8 +82,8 @@ internal sealed class MachineDriver
         };
 
     public IReadOnlyList<HaEffect> Hear(HaRole role, long epoch, string path = "p1", PeerMessageKind kind = PeerMessageKind.Heartbeat,
-        long generation = 1, bool goingDown = false, bool suspended = false, PeerCommand? command = null) =>
-        Feed(new HaInput.PeerMessageReceived(PeerMessage(role, epoch, kind, generation, goingDown, suspended, command), path));
+        long generation = 1, bool goingDown = false, bool suspended = false, PeerCommand? command = null, long[]? live = null) =>
+        Feed(new HaInput.PeerMessageReceived(PeerMessage(role, epoch, kind, generation, goingDown, suspended, command, live: live), path));
 
     /// <summary>Keeps an Active peer alive on both paths for <paramref name="duration"/>.</summary>
     public void HearActivePeerFor(TimeSpan duration, long epoch)

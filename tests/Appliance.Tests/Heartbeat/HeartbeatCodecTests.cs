@@ -96,6 +96,22 @@ public class HeartbeatCodecTests
     }
 
     [Fact]
+    public void A_will_for_a_listed_live_connection_passes_although_a_newer_generation_exists()
+    {
+        // Connections 1 and 3 are live (2 was replaced): the will of 1 is current, the will of 2 is not.
+        HeartbeatCodec sender = Codec("a", "b", KeyOne), receiver = Codec("b", "a", KeyOne);
+        Assert.True(receiver.Decode(sender.Encode(Beat(9, generation: 3) with { LiveGenerations = [1, 3] }), "p1", Now).IsAccepted);
+        Assert.True(receiver.Decode(sender.Encode(Beat(10, generation: 3) with { LiveGenerations = [2, 3] }), "p2", Now).IsAccepted);
+        Assert.True(receiver.Decode(sender.Encode(Beat(11, generation: 3) with { LiveGenerations = [3] }), "p2", Now).IsAccepted);
+
+        byte[] willOfOne = sender.Encode(Beat(0, Now.AddDays(-2), PeerMessageKind.OfflineWill, generation: 1));
+        byte[] willOfTwo = sender.Encode(Beat(0, Now.AddDays(-2), PeerMessageKind.OfflineWill, generation: 2));
+
+        Assert.True(receiver.Decode(willOfOne, "p1", Now).IsAccepted);
+        Assert.Equal(RejectReason.StaleWill, receiver.Decode(willOfTwo, "p2", Now).Rejected);
+    }
+
+    [Fact]
     public void Own_echoes_and_strangers_are_not_from_the_peer()
     {
         HeartbeatCodec receiver = Codec("b", "a", KeyOne);

@@ -298,6 +298,8 @@ internal sealed class SimCluster
         private HeartbeatCodec _codec = NewCodec(id, peerId, machine.Settings);
         private string _bootId = "";
         private long _sequence;
+        // As the real link: every connection gets its own will generation, and messages list the live ones.
+        private readonly Dictionary<string, long> _pathGeneration = [];
         private long _generation;
         private TimeSpan _scheduledTick = TimeSpan.MaxValue;
         private bool _operatorAuthorized;
@@ -333,7 +335,12 @@ internal sealed class SimCluster
             UpSince = sim._now;
             _bootId = $"{id}-boot{Life}";
             _sequence = 0;
-            _generation = 1;
+            _generation = 0;
+            foreach (string path in SimSchedule.Paths)
+            {
+                _pathGeneration[path] = ++_generation;
+            }
+
             _scheduledTick = TimeSpan.MaxValue;
             _codec = NewCodec(id, peerId, machine.Settings); // process memory is lost on restart
             State = HaState.Initial(id);
@@ -367,10 +374,10 @@ internal sealed class SimCluster
                 return;
             }
 
-            sim.Trace($"{id}: path {path} reconnects (generation {_generation} → {_generation + 1})");
+            sim.Trace($"{id}: path {path} reconnects (generation {_pathGeneration[path]} → {_generation + 1})");
             sim.Disturb(sim._now + TimeSpan.FromSeconds(5));
             SendWill(path, TimeSpan.FromMilliseconds(sim._rng.Next(0, 4000)));
-            _generation++;
+            _pathGeneration[path] = ++_generation;
         }
 
         private void SendWill(string path, TimeSpan brokerDelay)
@@ -382,7 +389,7 @@ internal sealed class SimCluster
                 Sequence = 0,
                 SentAt = Wall,
                 Kind = PeerMessageKind.OfflineWill,
-                ConnectionGeneration = _generation,
+                ConnectionGeneration = _pathGeneration[path],
             });
             sim.At(sim._now + brokerDelay, () => sim.Send(this, PeerChannel.State, will, path, brokerSendsForDeadNode: true));
         }
@@ -548,6 +555,7 @@ internal sealed class SimCluster
             HoldsSharedIp = draft.HoldsSharedIp,
             Health = "ok",
             ConnectionGeneration = _generation,
+            LiveGenerations = [.. _pathGeneration.Values.Order()],
             Suspended = draft.Suspended,
             GoingDown = draft.GoingDown,
             PairedAt = draft.PairedAt,
