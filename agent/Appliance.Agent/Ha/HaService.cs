@@ -275,10 +275,9 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         try
         {
             _store.WriteSetting(SettingsKey, JsonSerializer.Serialize(settings, HaStoreJson.Default.HaSettings));
-            if (_engine is not null && Pairing is { } pairing)
+            if (_engine is not null)
             {
-                await StopEngineAsync();
-                await StartEngineAsync(pairing, cancellationToken);
+                await _engine.ApplySettingsAsync(settings, cancellationToken);
             }
 
             return [];

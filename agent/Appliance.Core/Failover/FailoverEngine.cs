@@ -26,7 +26,7 @@ public sealed class FailoverEngine : IAsyncDisposable
     /// <summary>Bounded: operator calls and peer frames wait rather than grow memory.</summary>
     private const int InputCapacity = 256;
 
-    private readonly HaMachine _machine;
+    private HaMachine _machine;
     private readonly HaPorts _ports;
     private readonly TimeProvider _time;
     private readonly Func<string> _health;
@@ -129,6 +129,17 @@ public sealed class FailoverEngine : IAsyncDisposable
     public void PublishEvent(string kind, string message) =>
         _inputs.Writer.TryWrite(new Work(null, Event: new PeerEvent(kind, message)));
 
+    /// <summary>
+    /// Applies new settings from the next decision on, in the running loop: no link rebuild, no will, no
+    /// restart — so changing a timeout on the Active never looks like a loss to the peer.
+    /// </summary>
+    public async Task ApplySettingsAsync(HaSettings settings, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource<CommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _inputs.Writer.WriteAsync(new Work(null, Settings: settings, Reply: done), cancellationToken);
+        await done.Task.WaitAsync(cancellationToken);
+    }
+
     /// <summary>The link adapter reports a path's connection (of will <paramref name="generation"/>) going up or down.</summary>
     public ValueTask ReportPathAsync(string path, bool up, long generation, CancellationToken cancellationToken) =>
         _inputs.Writer.WriteAsync(new Work(new HaInput.PathChanged(path, up, generation)), cancellationToken);
@@ -164,6 +175,8 @@ public sealed class FailoverEngine : IAsyncDisposable
 
     private TimeSpan Monotonic => _time.GetElapsedTime(_origin);
 
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
     private HaClock Now => new(Monotonic, _time.GetUtcNow());
 
     private async Task PumpFramesAsync(CancellationToken cancellationToken)
@@ -196,6 +209,15 @@ public sealed class FailoverEngine : IAsyncDisposable
             if (work is { Rotate: { } next })
             {
                 await RotateAsync(next, work.Value.Reply!, cancellationToken);
+            }
+            else if (work is { Settings: { } settings })
+            {
+                // The old timeout still covers a peer whose heartbeats are due on the old interval; ours go out at once on the new one.
+                TimeSpan grace = Monotonic + Max(_machine.Settings.PartnerFailoverTimeout, settings.PartnerFailoverTimeout);
+                _machine = new HaMachine(settings) { SilenceGraceUntil = grace };
+                _state = _state with { NextHeartbeatAt = Monotonic };
+                _codec?.SetAgeLimits(settings.MaxMessageAge, settings.MaxFutureSkew);
+                work.Value.Reply!.TrySetResult(CommandResult.Done("settings applied"));
             }
             else if (work is { Event: { } peerEvent })
             {
@@ -589,5 +611,6 @@ public sealed class FailoverEngine : IAsyncDisposable
         PeerFrame? Frame = null,
         PairKey? Rotate = null,
         TaskCompletionSource<CommandResult>? Reply = null,
-        PeerEvent? Event = null);
+        PeerEvent? Event = null,
+        HaSettings? Settings = null);
 }

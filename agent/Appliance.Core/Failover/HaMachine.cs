@@ -159,8 +159,16 @@ public sealed class HaMachine
             }
         }
 
-        return latest == TimeSpan.MinValue ? TimeSpan.Zero : latest + _settings.PartnerFailoverTimeout;
+        return latest == TimeSpan.MinValue ? TimeSpan.Zero : Max(latest + _settings.PartnerFailoverTimeout, SilenceGraceUntil);
     }
+
+    /// <summary>
+    /// After a live settings change, silence alone cannot count as a loss before this time: the peer's next
+    /// heartbeat may still be due on its old interval. A will still counts at once.
+    /// </summary>
+    public TimeSpan SilenceGraceUntil { get; init; } = TimeSpan.MinValue;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     public bool PeerReachable(HaState state, TimeSpan now) =>
         state.Peer is { HeardAt.IsEmpty: false } && now < PeerDeadline(state);

@@ -43,8 +43,8 @@ public sealed class HeartbeatCodec
     private const int MaxReplayEntries = 32;
 
     private readonly string _localNodeId;
-    private readonly TimeSpan _maxAge;
-    private readonly TimeSpan _maxFutureSkew;
+    private TimeSpan _maxAge;
+    private TimeSpan _maxFutureSkew;
     private readonly Dictionary<(string Node, string Boot, string Path), ReplayWindow> _windows = [];
     private readonly long[] _rejections = new long[Enum.GetValues<RejectReason>().Length];
     private long _useCounter;
@@ -54,6 +54,13 @@ public sealed class HeartbeatCodec
         ArgumentException.ThrowIfNullOrEmpty(localNodeId);
         _localNodeId = localNodeId;
         Keys = keys;
+        _maxAge = maxMessageAge;
+        _maxFutureSkew = maxFutureSkew;
+    }
+
+    /// <summary>New age limits from a settings change; the replay windows stay (a reset would let old frames in again).</summary>
+    public void SetAgeLimits(TimeSpan maxMessageAge, TimeSpan maxFutureSkew)
+    {
         _maxAge = maxMessageAge;
         _maxFutureSkew = maxFutureSkew;
     }

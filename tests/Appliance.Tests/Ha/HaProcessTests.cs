@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using Appliance.Core.Api;
+using Appliance.Core.Failover;
 using Appliance.Tests.Fixtures;
 using Appliance.Tests.Mqtt;
 
@@ -34,6 +35,48 @@ public class HaProcessTests
             Generous, "planned switch back");
         active.AssertNoErrorsLogged();
         passive.AssertNoErrorsLogged();
+    }
+
+    [Fact]
+    public async Task Changing_settings_on_a_running_pair_applies_them_without_a_failover()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var (active, passive) = await pair.SettledAsync(Generous);
+        long epoch = (await AgentPair.HaStatusAsync(active)).Epoch;
+
+        // The Passive first: its new 600 ms timeout is shorter than the Active's old 1 s heartbeat interval,
+        // so without the grace (the old timeout still counts for a moment after a change) it would take over.
+        var faster = new HaSettings { HeartbeatInterval = TimeSpan.FromMilliseconds(200), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(600), FencingEnabled = false };
+        foreach (var node in new[] { passive, active })
+        {
+            using var http = node.CreateLocalClient();
+            using var response = await http.PutAsJsonAsync("api/v1/ha/settings", faster, ApiJsonContext.Default.HaSettings);
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        // Several new failover timeouts pass: a settings change must not look like a loss to either side.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(3))
+        {
+            string roles = $"{await AgentPair.RoleAsync(active)}/{await AgentPair.RoleAsync(passive)}";
+            Assert.True(roles == "Active/Passive", $"{roles} after the settings change\n{await HistoryAsync(passive)}");
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(epoch, (await AgentPair.HaStatusAsync(active)).Epoch);
+        Assert.Equal(epoch, (await AgentPair.HaStatusAsync(passive)).Engine!.PeerEpoch);
+        // And they are live: the Passive's takeover cause names the new timeout.
+        active.Signal(Signals.SIGSTOP);
+        try
+        {
+            await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active", Generous, "takeover after the silent loss");
+            string history = await HistoryAsync(passive);
+            Assert.True(history.Contains("silent on every path for PartnerFailoverTimeout=600ms", StringComparison.Ordinal), history);
+        }
+        finally
+        {
+            active.Signal(Signals.SIGCONT);
+        }
     }
 
     [Fact]
