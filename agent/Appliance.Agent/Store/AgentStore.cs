@@ -23,7 +23,11 @@ public sealed class AgentStore : IDisposable
     private readonly SecretProtector _secrets;
     private readonly TimeProvider _time;
     private readonly int _historyCap;
-    private readonly Lock _writeLock = new();
+    /// <summary>
+    /// Every access, reads included: LiteDB's Checkpoint clears the page cache and fails ("must have no pages
+    /// in use") if a reader holds a page at that moment.
+    /// </summary>
+    private readonly Lock _gate = new();
     private readonly ILiteCollection<HistoryDocument> _history;
     private readonly ILiteCollection<SettingDocument> _settings;
     private readonly ILiteCollection<SecretDocument> _secretDocs;
@@ -97,7 +101,7 @@ public sealed class AgentStore : IDisposable
     /// <summary>Appends a history event durably and drops the oldest beyond the cap.</summary>
     public long AppendHistory(string kind, string message, string cause)
     {
-        lock (_writeLock)
+        lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var id = InsertHistory(_time.GetUtcNow().ToUnixTimeMilliseconds(), kind, message, cause);
@@ -107,19 +111,30 @@ public sealed class AgentStore : IDisposable
     }
 
     /// <summary>The newest <paramref name="limit"/> history entries, newest first.</summary>
-    public IReadOnlyList<HistoryEntry> ReadHistory(int limit) =>
-        _history.Query()
-            .OrderByDescending(x => x.Id)
-            .Limit(limit)
-            .ToEnumerable()
-            .Select(d => new HistoryEntry(d.Id, DateTimeOffset.FromUnixTimeMilliseconds(d.TimeMs), d.Kind, d.Message, d.Cause))
-            .ToArray();
+    public IReadOnlyList<HistoryEntry> ReadHistory(int limit)
+    {
+        lock (_gate)
+        {
+            return _history.Query()
+                .OrderByDescending(x => x.Id)
+                .Limit(limit)
+                .ToEnumerable()
+                .Select(d => new HistoryEntry(d.Id, DateTimeOffset.FromUnixTimeMilliseconds(d.TimeMs), d.Kind, d.Message, d.Cause))
+                .ToArray();
+        }
+    }
 
-    public string? ReadSetting(string name) => _settings.FindById(name)?.Json;
+    public string? ReadSetting(string name)
+    {
+        lock (_gate)
+        {
+            return _settings.FindById(name)?.Json;
+        }
+    }
 
     public void WriteSetting(string name, string json)
     {
-        lock (_writeLock)
+        lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             _settings.Upsert(new SettingDocument { Id = name, Json = json });
@@ -130,7 +145,7 @@ public sealed class AgentStore : IDisposable
     /// <summary>Stores a secret encrypted under the agent's key; the plaintext never reaches the file.</summary>
     public void WriteSecret(string name, string plaintext)
     {
-        lock (_writeLock)
+        lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             _secretDocs.Upsert(new SecretDocument { Id = name, Protected = _secrets.Protect(name, plaintext) });
@@ -140,18 +155,28 @@ public sealed class AgentStore : IDisposable
 
     public string? ReadSecret(string name)
     {
-        var doc = _secretDocs.FindById(name);
+        SecretDocument? doc;
+        lock (_gate)
+        {
+            doc = _secretDocs.FindById(name);
+        }
+
         return doc is null ? null : _secrets.Unprotect(name, doc.Protected);
     }
 
     /// <summary>Names of stored secrets with the given prefix (e.g. all API tokens).</summary>
-    public IReadOnlyList<string> ListSecretNames(string prefix) =>
-        _secretDocs.Query().Where(x => x.Id.StartsWith(prefix)).Select(x => x.Id).ToArray();
+    public IReadOnlyList<string> ListSecretNames(string prefix)
+    {
+        lock (_gate)
+        {
+            return _secretDocs.Query().Where(x => x.Id.StartsWith(prefix)).Select(x => x.Id).ToArray();
+        }
+    }
 
     /// <summary>Completes in-flight writes, checkpoints and releases the file and its lock.</summary>
     public void Dispose()
     {
-        lock (_writeLock)
+        lock (_gate)
         {
             if (_disposed)
             {
