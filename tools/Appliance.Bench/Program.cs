@@ -2,12 +2,12 @@ using Appliance.Bench;
 using Appliance.Tests.Fixtures;
 
 // Figures go to the README's performance section with this command line (make bench).
-// --only NAME[,NAME]: ready, rss, commits, failover, sigkill, heartbeat-cpu, pair-cpu, fencing, panel.
+// --only NAME[,NAME]: ready, rss, commits, failover, sigkill, heartbeat-cpu, pair-cpu, starvation, fencing, panel.
 // --runs N (failover runs), --window SECONDS (CPU windows), --soak (10 min of full CPU for false failovers).
 // APPLIANCE_AGENT_EXE (set by `make bench` to the agent images/publish.sh ships) selects the binary every figure runs.
 var quick = args.Contains("--quick");
 var only = Option("--only")?.Split(',');
-string[] figures = ["ready", "rss", "commits", "failover", "sigkill", "heartbeat-cpu", "pair-cpu", "fencing", "panel"];
+string[] figures = ["ready", "rss", "commits", "failover", "sigkill", "heartbeat-cpu", "pair-cpu", "starvation", "fencing", "panel"];
 if (only?.Except(figures).ToArray() is { Length: > 0 } unknown)
 {
     Console.Error.WriteLine($"appliance-bench: --only {string.Join(',', unknown)}: unknown figure (allowed: {string.Join(", ", figures)})");
@@ -47,7 +47,7 @@ if (Runs("commits"))
     await AgentBenchmarks.DurableCommitsAsync(TimeSpan.FromSeconds(quick ? 3 : 10));
 }
 
-if (Runs("failover") || Runs("sigkill") || Runs("heartbeat-cpu") || Runs("pair-cpu"))
+if (Runs("failover") || Runs("sigkill") || Runs("heartbeat-cpu") || Runs("pair-cpu") || Runs("starvation"))
 {
     Report.Section("failover (two agents, embedded brokers, loopback)");
 }
@@ -61,6 +61,10 @@ if (Runs("failover"))
 {
     await FailoverBenchmarks.SigstopAsync(runs, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), "SIGSTOP, 100 ms / 300 ms", "target ≤ 400 ms; keepalived 0.34–0.41 s at advert 0.1 s");
     await FailoverBenchmarks.SigstopAsync(runs, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), "SIGSTOP, defaults (1 s / 3 s)", "target ≤ 3.5 s");
+}
+
+if (Runs("failover") || Runs("starvation"))
+{
     await FailoverBenchmarks.HeartbeatCostAndStarvationAsync(cpuWindow, args.Contains("--soak") ? TimeSpan.FromMinutes(10) : TimeSpan.FromSeconds(quick ? 20 : 60));
 }
 
