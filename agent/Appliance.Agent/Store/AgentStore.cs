@@ -25,7 +25,8 @@ public sealed class AgentStore : IDisposable
     private readonly int _historyCap;
     /// <summary>
     /// Every access, reads included: LiteDB's Checkpoint clears the page cache and fails ("must have no pages
-    /// in use") if a reader holds a page at that moment.
+    /// in use") if anything holds a page at that moment — seen once at start under heavy load, not
+    /// reproduced since; serialising reads with the checkpointing writes rules it out at little cost.
     /// </summary>
     private readonly Lock _gate = new();
     private readonly ILiteCollection<HistoryDocument> _history;

@@ -14,7 +14,7 @@ public sealed class StoreConcurrencyTests
         using var done = new CancellationTokenSource();
         long reads = 0;
 
-        Task[] readers = [.. Enumerable.Range(0, 3).Select(reader => Task.Run(() =>
+        Task[] readers = [.. Enumerable.Range(0, 8).Select(reader => Task.Run(() =>
         {
             while (!done.IsCancellationRequested)
             {
@@ -24,7 +24,7 @@ public sealed class StoreConcurrencyTests
                 Interlocked.Increment(ref reads);
             }
         }))];
-        for (int i = 0; i < 200; i++)
+        for (int i = 0; i < 600; i++)
         {
             store.WriteSetting("ha.settings", $"{{\"n\":{i}}}");
             store.AppendHistory("test", $"write {i}", "concurrency");
@@ -34,7 +34,7 @@ public sealed class StoreConcurrencyTests
         await Task.WhenAll(readers); // a reader that hit LiteDB's "pages in use" error faults here
 
         Assert.True(Interlocked.Read(ref reads) > 0);
-        Assert.Equal("{\"n\":199}", store.ReadSetting("ha.settings"));
-        Assert.Equal("write 199", store.ReadHistory(1)[0].Message);
+        Assert.Equal("{\"n\":599}", store.ReadSetting("ha.settings"));
+        Assert.Equal("write 599", store.ReadHistory(1)[0].Message);
     }
 }
