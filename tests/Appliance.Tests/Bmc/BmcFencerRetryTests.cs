@@ -44,7 +44,7 @@ public sealed class BmcFencerRetryTests
 
         Assert.Equal(FenceOutcome.BmcUnreachable, result.Outcome);
         Assert.Equal("BMC 10.0.0.9:623 does not answer (asked again for 0.3 s)", result.Detail);
-        Assert.True(bmc.PowerOffCalls > 2, $"asked {bmc.PowerOffCalls} times");
+        Assert.True(bmc.PowerOffCalls >= 2, $"asked {bmc.PowerOffCalls} times"); // asked again, however slow the machine
     }
 
     /// <summary>Answers power-off calls from a script (null = success; the last entry repeats) and states in order (the last repeats).</summary>
