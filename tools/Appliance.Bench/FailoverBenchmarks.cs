@@ -94,7 +94,7 @@ public static class FailoverBenchmarks
             $"{flips} role flips seen, epoch {epochBefore} -> {epochAfter} (100 ms / 300 ms settings, {burners.Length} busy threads)"), "target 0");
     }
 
-    /// <summary>CPU of agent A of a pair at the given heartbeat settings (bench --only heartbeat-cpu / idle-pair-cpu).</summary>
+    /// <summary>CPU of agent A of a pair at the given heartbeat settings (bench --only heartbeat-cpu / pair-cpu).</summary>
     public static async Task HeartbeatCpuOnlyAsync(TimeSpan heartbeat, TimeSpan timeout, TimeSpan cpuWindow, string label, string target)
     {
         await using var pair = await StartPairAsync(heartbeat, timeout);

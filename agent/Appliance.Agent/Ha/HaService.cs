@@ -331,7 +331,6 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     /// </summary>
     private bool NodeIsActive() => _haStore.Load().Role == HaRole.Active || _engine?.Snapshot.Role == HaRole.Active;
 
-    /// <summary>Every stray stop is history and an event; a unit that will not stop is reported once per distinct problem.</summary>
     /// <summary>
     /// A start step that fails is recorded and fails /check_health, and the agent runs on: a crash loop
     /// under systemd would hide the reason from the technician and help nothing. The node still joins
@@ -354,25 +353,29 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not {What} at start: {Reason}; the agent runs on, unhealthy")]
     private static partial void LogStartStepFailed(ILogger logger, string what, string reason);
 
+    /// <summary>Every stray stop is history and an event; a unit that will not stop is reported once per distinct problem.</summary>
     private void ReportStray(StoppedCheck check)
     {
         HaRole role = _haStore.Load().Role;
         foreach (string unit in check.StrayStopped)
         {
-            string message = $"{unit} was running on this {role} node and was stopped";
             LogStrayStopped(_logger, unit, role);
-            _store.AppendHistory(ServicesEventKind, message, StrayCause);
-            PublishEvent(ServicesEventKind, message);
+            Announce($"{unit} was running on this {role} node and was stopped");
         }
 
         string? problem = check.AllStopped ? null : _ports.Services.Problem;
         if (problem is not null && problem != _lastStrayProblem)
         {
-            _store.AppendHistory(ServicesEventKind, $"on this {role} node, {problem}", StrayCause);
-            PublishEvent(ServicesEventKind, $"on this {role} node, {problem}");
+            Announce($"on this {role} node, {problem}");
         }
 
         _lastStrayProblem = problem;
+
+        void Announce(string message)
+        {
+            _store.AppendHistory(ServicesEventKind, message, StrayCause);
+            PublishEvent(ServicesEventKind, message);
+        }
     }
 
     /// <summary>The pair id is derived from the key, so both nodes (same key) meet on the same topics.</summary>

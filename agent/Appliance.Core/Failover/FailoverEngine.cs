@@ -175,8 +175,6 @@ public sealed class FailoverEngine : IAsyncDisposable
 
     private TimeSpan Monotonic => _time.GetElapsedTime(_origin);
 
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
     private HaClock Now => new(Monotonic, _time.GetUtcNow());
 
     private async Task PumpFramesAsync(CancellationToken cancellationToken)
@@ -212,9 +210,8 @@ public sealed class FailoverEngine : IAsyncDisposable
             }
             else if (work is { Settings: { } settings })
             {
-                // The old timeout still covers a peer whose heartbeats are due on the old interval; ours go out at once on the new one.
-                TimeSpan grace = Monotonic + Max(_machine.Settings.PartnerFailoverTimeout, settings.PartnerFailoverTimeout);
-                _machine = new HaMachine(settings) { SilenceGraceUntil = grace };
+                // Ours go out at once on the new interval; the machine covers a peer still on its old one.
+                _machine = _machine.Reconfigure(settings, Monotonic);
                 _state = _state with { NextHeartbeatAt = Monotonic };
                 _codec?.SetAgeLimits(settings.MaxMessageAge, settings.MaxFutureSkew);
                 work.Value.Reply!.TrySetResult(CommandResult.Done("settings applied"));

@@ -166,7 +166,14 @@ public sealed class HaMachine
     /// After a live settings change, silence alone cannot count as a loss before this time: the peer's next
     /// heartbeat may still be due on its old interval. A will still counts at once.
     /// </summary>
-    public TimeSpan SilenceGraceUntil { get; init; } = TimeSpan.MinValue;
+    private TimeSpan SilenceGraceUntil { get; init; } = TimeSpan.MinValue;
+
+    /// <summary>
+    /// The machine for new settings, applied at <paramref name="now"/> in a running pair: for the longer of the
+    /// old and new failover timeouts, silence alone is not a loss (the peer may still heartbeat on its old interval).
+    /// </summary>
+    public HaMachine Reconfigure(HaSettings settings, TimeSpan now) =>
+        new(settings) { SilenceGraceUntil = now + Max(_settings.PartnerFailoverTimeout, settings.PartnerFailoverTimeout) };
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 

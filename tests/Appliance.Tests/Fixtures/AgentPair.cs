@@ -130,9 +130,10 @@ public sealed class AgentPair : IAsyncDisposable
     public async Task<AgentProcess> ActiveAsync() => await RoleAsync(A) == "Active" ? A : B;
 
     /// <summary>Stores <paramref name="settings"/> on both nodes through PUT /api/v1/ha/settings (each rebuilds its engine).</summary>
-    public async Task PutHaSettingsAsync(HaSettings settings)
+    /// <param name="order">The nodes in the order they get the settings; both, A first, when empty.</param>
+    public async Task PutHaSettingsAsync(HaSettings settings, params AgentProcess[] order)
     {
-        foreach (var node in new[] { A, B })
+        foreach (var node in order.Length > 0 ? order : [A, B])
         {
             using var http = node.CreateLocalClient();
             using var response = await http.PutAsJsonAsync("api/v1/ha/settings", settings, ApiJsonContext.Default.HaSettings);

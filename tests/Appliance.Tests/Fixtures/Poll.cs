@@ -21,4 +21,23 @@ public static class Poll
 
     public static Task UntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> what) =>
         UntilAsync(() => Task.FromResult(condition()), timeout, what);
+
+    /// <summary>The first answer (any status) of a listener that may not be up yet; the caller disposes it.</summary>
+    public static async Task<HttpResponseMessage> FirstAnswerAsync(HttpClient http, string path, TimeSpan timeout, Func<string> what)
+    {
+        HttpResponseMessage? answer = null;
+        await UntilAsync(async () =>
+        {
+            try
+            {
+                answer = await http.GetAsync(new Uri(path, UriKind.Relative));
+                return true;
+            }
+            catch (HttpRequestException)
+            {
+                return false; // not listening yet
+            }
+        }, timeout, what);
+        return answer!;
+    }
 }

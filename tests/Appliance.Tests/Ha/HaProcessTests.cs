@@ -46,13 +46,9 @@ public class HaProcessTests
 
         // The Passive first: its new 600 ms timeout is shorter than the Active's old 1 s heartbeat interval,
         // so without the grace (the old timeout still counts for a moment after a change) it would take over.
-        var faster = new HaSettings { HeartbeatInterval = TimeSpan.FromMilliseconds(200), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(600), FencingEnabled = false };
-        foreach (var node in new[] { passive, active })
-        {
-            using var http = node.CreateLocalClient();
-            using var response = await http.PutAsJsonAsync("api/v1/ha/settings", faster, ApiJsonContext.Default.HaSettings);
-            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-        }
+        await pair.PutHaSettingsAsync(
+            new HaSettings { HeartbeatInterval = TimeSpan.FromMilliseconds(200), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(600), FencingEnabled = false },
+            passive, active);
 
         // Several new failover timeouts pass: a settings change must not look like a loss to either side.
         var watch = System.Diagnostics.Stopwatch.StartNew();

@@ -22,21 +22,9 @@ public sealed class ManagedServicesStartTests
         agent.Start();
         using var http = agent.CreateTcpClient();
 
-        HttpResponseMessage? health = null;
-        await Poll.UntilAsync(async () =>
-        {
-            try
-            {
-                health = await http.GetAsync(new Uri("check_health", UriKind.Relative));
-                return true;
-            }
-            catch (HttpRequestException)
-            {
-                return false; // not listening yet
-            }
-        }, TimeSpan.FromSeconds(30), () => "check_health answering: " + agent.OutputText);
+        using HttpResponseMessage health = await Poll.FirstAnswerAsync(http, "check_health", TimeSpan.FromSeconds(30), () => "check_health answering: " + agent.OutputText);
 
-        Assert.Equal(HttpStatusCode.InternalServerError, health!.StatusCode);
+        Assert.Equal(HttpStatusCode.InternalServerError, health.StatusCode);
         Assert.Contains("could not stop the managed services at start", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         using var local = agent.CreateLocalClient();
         string history = await local.GetStringAsync(new Uri("api/v1/history?limit=20", UriKind.Relative));
@@ -44,6 +32,5 @@ public sealed class ManagedServicesStartTests
         Assert.Contains("/proc/appliance-test-dropins", history, StringComparison.Ordinal);
         Assert.Equal("{\"Role\":\"Off\"}", await http.GetStringAsync(new Uri("UVMInterface/api/HighAvailability", UriKind.Relative)));
         Assert.False(agent.HasExited);
-        health.Dispose();
     }
 }

@@ -84,18 +84,8 @@ public sealed class SharedAddressTests : IDisposable
 
         // The agent's TCP listener is inside the namespace; its Unix socket is reachable from here.
         using var http = agent.CreateLocalClient();
-        await Poll.UntilAsync(async () =>
-        {
-            try
-            {
-                using var response = await http.GetAsync(new Uri("api/v1/status", UriKind.Relative));
-                return response.IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false; // not listening yet
-            }
-        }, TimeSpan.FromSeconds(30), () => "agent answering on its socket: " + agent.OutputText);
+        using HttpResponseMessage status = await Poll.FirstAnswerAsync(http, "api/v1/status", TimeSpan.FromSeconds(30), () => "agent answering on its socket: " + agent.OutputText);
+        Assert.True(status.IsSuccessStatusCode, await status.Content.ReadAsStringAsync());
         Assert.DoesNotContain(Vip, _net.NodeAddresses(), StringComparison.Ordinal);
         Assert.Contains($"Shared address {Vip}/24 released on {NetnsPair.NodeInterface}", agent.OutputText, StringComparison.Ordinal);
     }
