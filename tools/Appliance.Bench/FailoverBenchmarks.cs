@@ -27,9 +27,9 @@ public static class FailoverBenchmarks
             active.Signal(Signals.SIGKILL);
             await WaitActiveAsync(peer);
             samples.Add(clock.Elapsed.TotalMilliseconds);
-            if (clock.Elapsed > TimeSpan.FromSeconds(3.5))
+            if (clock.Elapsed > TimeSpan.FromSeconds(1))
             {
-                // Slower than the engine's own deadline: show what the survivor saw.
+                // Ten times the target: a will went unheard and the deadline decided. Show what the survivor saw.
                 Console.Error.WriteLine($"slow SIGKILL failover ({clock.Elapsed.TotalMilliseconds:F0} ms); survivor's last lines:\n{string.Join('\n', peer.Output.TakeLast(40))}");
             }
 

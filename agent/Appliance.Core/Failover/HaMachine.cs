@@ -79,6 +79,10 @@ public sealed class HaMachine
                 {
                     PathsUp = path.Up ? state.PathsUp.Add(path.Path) : state.PathsUp.Remove(path.Path),
                     PathsDown = path.Up ? state.PathsDown.Remove(path.Path) : state.PathsDown.Add(path.Path),
+
+                    // A new connection is announced at once: until the peer hears it listed, only
+                    // IsCurrentConnection's generation rule vouches for its will.
+                    NextHeartbeatAt = path.Up ? now.Monotonic : state.NextHeartbeatAt,
                 };
                 break;
             case HaInput.ProbesCompleted probes:
@@ -378,10 +382,12 @@ public sealed class HaMachine
 
         /// <summary>
         /// Paths reconnect independently, so the peer's connections carry different generations: its newest
-        /// message lists the live ones. A peer that does not list them (older agent) only has its highest.
+        /// message lists the live ones. A generation at or above the highest it has announced is a connection
+        /// opened since (generations only grow within a boot): nothing we know of has replaced it, so its will
+        /// counts — a crash right after a reconnect, before the next heartbeat listed it, was a 3 s outlier.
         /// </summary>
         private static bool IsCurrentConnection(PeerView peer, long willGeneration) =>
-            peer.LiveGenerations.IsEmpty ? willGeneration >= peer.Generation : peer.LiveGenerations.Contains(willGeneration);
+            willGeneration >= peer.Generation || peer.LiveGenerations.Contains(willGeneration);
 
         private void OnPeerCommand(PeerCommand command)
         {
@@ -709,12 +715,18 @@ public sealed class HaMachine
             cause = State.Peer switch
             {
                 null or { HeardAt.IsEmpty: true } => $"no contact with {State.PeerNodeId} within PartnerContactTimeout={Ms(_s.PartnerContactTimeout)}",
-                { WilledPaths.IsEmpty: false } p when p.HeardAt.Keys.All(p.WilledPaths.ContainsKey) =>
-                    $"{State.PeerNodeId} offline (will, generation {p.WilledPaths.Values.Max().ToString(CultureInfo.InvariantCulture)})",
+                { WilledPaths.IsEmpty: false } p when p.HeardAt.Keys.All(path => p.WilledPaths.ContainsKey(path) || State.PathsDown.Contains(path)) =>
+                    $"{State.PeerNodeId} offline (will, generation {p.WilledPaths.Values.Max().ToString(CultureInfo.InvariantCulture)}{LostWithoutWill(p)})",
                 _ => $"{State.PeerNodeId} silent on every path for PartnerFailoverTimeout={Ms(_s.PartnerFailoverTimeout)}",
             };
             return true;
         }
+
+        /// <summary>Heard paths that ended without a will: ours, lost with the peer (its embedded broker died with it).</summary>
+        private static string LostWithoutWill(PeerView peer) =>
+            peer.HeardAt.Keys.Where(path => !peer.WilledPaths.ContainsKey(path)).Order(StringComparer.Ordinal).ToList() is { Count: > 0 } lost
+                ? $"; our path {string.Join(", ", lost)} lost with it"
+                : "";
 
         private void EnterPending(string reason, string cause, bool operatorOverride)
         {

@@ -220,10 +220,12 @@ public class HaMachineTests
     // The peer's live connections are 1 (p1) and 3 (p2, which replaced 2); one of our paths is lost (its
     // embedded broker died with it). The will of 1 is current: the bench's 3 s SIGKILL outlier was the old
     // highest-generation rule (1 < 3) taking it for stale. The late will of 2 is above the live 1, yet its
-    // connection is gone and the peer lives on 3.
+    // connection is gone and the peer lives on 3. The will of 4 is a connection the peer opened after its last
+    // heartbeat and then crashed (every second bench SIGKILL waited out the 3 s deadline while 4 was unlisted).
     [Theory]
     [InlineData("p1", 1, "p2", HaRole.Active)]
     [InlineData("p2", 2, "p1", HaRole.Passive)]
+    [InlineData("p2", 4, "p1", HaRole.Active)]
     public void A_will_counts_only_for_a_live_connection_of_the_peer(string willPath, long willGeneration, string lostPath, HaRole expected)
     {
         var node = new MachineDriver(NoFencing);
@@ -252,9 +254,10 @@ public class HaMachineTests
         node.Advance(S(0.1));
         Assert.Equal(HaRole.Passive, node.State.Role); // a lost path alone is not a loss of the peer
 
-        node.Hear(HaRole.Active, 3, "p1", PeerMessageKind.OfflineWill, generation: 5);
-        node.Advance(S(0.1));
+        var effects = node.Hear(HaRole.Active, 3, "p1", PeerMessageKind.OfflineWill, generation: 5).Concat(node.Advance(S(0.1))).ToList();
         Assert.Equal(HaRole.Active, node.State.Role);
+        Assert.Contains(effects, e => e is HaEffect.Notify { Kind: HaEventKind.PeerLost } lost
+            && lost.Message == "node-b offline (will, generation 5; our path p2 lost with it)");
     }
 
     [Fact]

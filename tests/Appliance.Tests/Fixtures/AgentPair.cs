@@ -143,7 +143,9 @@ public sealed class AgentPair : IAsyncDisposable
 
     /// <summary>
     /// Waits for one Active and one Passive where the Passive has also heard the Active (the load balancer may see a
-    /// new Active a moment before its peer does), so a loss from here on is a takeover of a known Active.
+    /// new Active a moment before its peer does), so a loss from here on is a takeover of a known Active; and every
+    /// broker path of both nodes is up, so a crash from here on leaves a will with the survivor (a node that has just
+    /// restarted is heard on its peer's broker before the peer's next reconnect tick reaches its own).
     /// </summary>
     public async Task<(AgentProcess Active, AgentProcess Passive)> SettledAsync(TimeSpan timeout)
     {
@@ -156,8 +158,9 @@ public sealed class AgentPair : IAsyncDisposable
             }
 
             active = await ActiveAsync();
-            return (await HaStatusAsync(Other(active))).Engine?.PeerRole == HaRole.Active;
-        }, timeout, "one Active, and the Passive has heard it");
+            HaStatus[] both = await Task.WhenAll(HaStatusAsync(active), HaStatusAsync(Other(active)));
+            return both[1].Engine?.PeerRole == HaRole.Active && both.All(s => s.Paths.All(p => p.Connected));
+        }, timeout, "one Active, the Passive has heard it, every broker path of both nodes is up");
         return (active!, Other(active!));
     }
 

@@ -179,6 +179,30 @@ public class HaProcessTests
         Assert.DoesNotContain(password, peerHistory, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_crash_right_after_a_broker_path_reconnected_is_ended_by_the_wills_not_the_deadline()
+    {
+        // The bench's 3 s SIGKILL outliers, made deterministic: after one broker restarts, the nodes' two
+        // connections carry different generations, and the crash comes before a heartbeat has listed the new
+        // one. Both wills must count: the older connection's (still live) and the newer one's (opened after
+        // the peer's last message).
+        await using var first = await MosquittoBroker.StartNewAsync();
+        await using var second = await MosquittoBroker.StartNewAsync();
+        await using var pair = await AgentPair.StartExternalAsync([first.PlainPort, second.PlainPort]);
+        await pair.PutHaSettingsAsync(new Core.Failover.HaSettings { PartnerFailoverTimeout = TimeSpan.FromSeconds(60), FencingEnabled = false });
+        var (active, passive) = await pair.SettledAsync(Generous);
+        first.Kill();
+        await first.StartAsync();
+        await pair.WaitForAsync(async () => (await AgentPair.HaStatusAsync(active)).Paths is var paths && paths.All(p => p.Connected) && paths.Any(p => p.Reconnects > 0),
+            Generous, "the Active reconnected to the restarted broker");
+
+        active.Signal(Signals.SIGKILL);
+
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active", Generous, "takeover by the wills (the deadline is 60 s away)");
+        string history = await HistoryAsync(passive);
+        Assert.True(history.Contains("offline (will", StringComparison.Ordinal), history);
+    }
+
     private static async Task<string> HistoryAsync(AgentProcess node)
     {
         using var http = node.CreateLocalClient();
