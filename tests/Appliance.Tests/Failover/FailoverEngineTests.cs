@@ -23,8 +23,10 @@ public sealed class FailoverEngineTests : IAsyncDisposable
 
     public FailoverEngineTests()
     {
-        _a = new Side("node-a", "node-b", new MemoryLink(_bToA.Reader, _aToB.Writer), _time);
-        _b = new Side("node-b", "node-a", new MemoryLink(_aToB.Reader, _bToA.Writer), _time);
+        // As on a real machine, the engines' timers may fire a little before their due time.
+        var engineTime = new EarlyFiringTimeProvider(_time, TimeSpan.FromMilliseconds(150));
+        _a = new Side("node-a", "node-b", new MemoryLink(_bToA.Reader, _aToB.Writer), engineTime);
+        _b = new Side("node-b", "node-a", new MemoryLink(_aToB.Reader, _bToA.Writer), engineTime);
     }
 
     [Fact]
@@ -40,6 +42,19 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         string[] promotion = [.. Locked(_a.Log).SkipWhile(l => l != "save Active")];
         Assert.Equal(["save Active", "ip take", "services start"], promotion.Take(3));
         Assert.Equal(HaRole.Active, _a.Store.State.Role);
+    }
+
+    [Fact]
+    public async Task A_settled_pair_keeps_heartbeating_when_timers_fire_early()
+    {
+        await StartBothAsync();
+        await Until(() => _b.Engine.Snapshot.PeerRole == HaRole.Active);
+        long iterations = _a.Engine.Snapshot.LoopIterations;
+
+        await Advance(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(HaRole.Passive, _b.Engine.Snapshot.Role); // the Active's heartbeats never stopped
+        Assert.True(_a.Engine.Snapshot.LoopIterations >= iterations + 20, $"{_a.Engine.Snapshot.LoopIterations - iterations} loop iterations in 20 s");
     }
 
     [Fact]
