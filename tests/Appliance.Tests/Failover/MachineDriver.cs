@@ -29,6 +29,9 @@ internal sealed class MachineDriver
 
     public IReadOnlyList<HaEffect> Effects { get; private set; } = [];
 
+    /// <summary>The timing every peer message announces from now on; null: none, as an older agent sends.</summary>
+    public PeerTiming? PeerAnnounces { get; set; }
+
     public IReadOnlyList<HaEffect> Feed(HaInput input)
     {
         Decision decision = Machine.Decide(State, input, new HaClock(Now, Wall));
@@ -63,7 +66,9 @@ internal sealed class MachineDriver
         bool suspended = false,
         PeerCommand? command = null,
         string boot = "peer-boot-1",
-        long[]? live = null) => new()
+        long[]? live = null)
+    {
+        var message = new PeerMessage
         {
             NodeId = PeerId,
             BootId = boot,
@@ -80,6 +85,8 @@ internal sealed class MachineDriver
             PairedAt = WallOrigin.AddMinutes(1),
             Command = command,
         };
+        return PeerAnnounces is { } timing ? timing.AnnouncedIn(message) : message;
+    }
 
     public IReadOnlyList<HaEffect> Hear(HaRole role, long epoch, string path = "p1", PeerMessageKind kind = PeerMessageKind.Heartbeat,
         long generation = 1, bool goingDown = false, bool suspended = false, PeerCommand? command = null, long[]? live = null) =>
