@@ -116,6 +116,21 @@ public class HaMachineTests
     }
 
     [Fact]
+    public void After_a_live_change_to_a_shorter_timeout_silence_counts_only_once_the_old_timeout_has_passed()
+    {
+        var node = new MachineDriver(NoFencing); // the peer announces no timing: only the grace covers it
+        node.Hear(HaRole.Active, 3);
+        node.Advance(S(0.5));
+
+        node.Reconfigure(ShortTimeout);
+        node.Advance(S(2.9)); // 3.4 s of silence: past the new 600 ms, not past the old 3 s counted from the change
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        node.Advance(S(0.2));
+
+        Assert.Equal(HaRole.Active, node.State.Role);
+    }
+
+    [Fact]
     public void Promotion_effects_run_persist_fence_ip_services_then_publish()
     {
         var node = new MachineDriver(Fencing);

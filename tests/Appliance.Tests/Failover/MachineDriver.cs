@@ -17,7 +17,10 @@ internal sealed class MachineDriver
         Feed(new HaInput.Start(persisted ?? new HaPersistedState(HaRole.Passive, 0, peer, false, WallOrigin, "paired")));
     }
 
-    public HaMachine Machine { get; }
+    public HaMachine Machine { get; private set; }
+
+    /// <summary>A live settings change now, as the engine applies one.</summary>
+    public void Reconfigure(HaSettings settings) => Machine = Machine.Reconfigure(settings, Now);
 
     public HaState State { get; private set; }
 
