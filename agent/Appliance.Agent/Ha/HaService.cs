@@ -257,7 +257,11 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         }
     }
 
-    /// <summary>Validates and stores new settings; a running engine is rebuilt with them (it reloads its persisted role).</summary>
+    /// <summary>
+    /// Validates new settings, also against the timing the peer last announced (a timeout shorter than twice its
+    /// heartbeat interval, or an interval longer than half its timeout, is refused), then stores them and applies
+    /// them live in the running engine. A refusal changes nothing.
+    /// </summary>
     public async Task<IReadOnlyList<string>> UpdateSettingsAsync(HaSettings settings, bool fencingConfigured, CancellationToken cancellationToken)
     {
         var errors = settings.Validate().ToList();
@@ -274,6 +278,12 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            // Under the gate: the engine checked against is the one that gets the settings.
+            if (settings.ValidateAgainstPeer(_engine?.Snapshot.PeerTiming) is { Count: > 0 } mismatched)
+            {
+                return mismatched;
+            }
+
             _store.WriteSetting(SettingsKey, JsonSerializer.Serialize(settings, HaStoreJson.Default.HaSettings));
             if (_engine is not null)
             {

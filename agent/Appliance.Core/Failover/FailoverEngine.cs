@@ -574,7 +574,7 @@ public sealed class FailoverEngine : IAsyncDisposable
     private HeartbeatCodec NewCodec(PairKeyRing keys, string? peer) =>
         new(_state.NodeId, keys, _machine.Settings.MaxMessageAge, _machine.Settings.MaxFutureSkew) { ExpectedPeer = peer };
 
-    private PeerMessage ToMessage(OutgoingMessage draft, DateTimeOffset wall) => new()
+    private PeerMessage ToMessage(OutgoingMessage draft, DateTimeOffset wall) => PeerTiming.Of(_machine.Settings).AnnouncedIn(new PeerMessage
     {
         NodeId = _state.NodeId,
         BootId = _bootId,
@@ -592,7 +592,7 @@ public sealed class FailoverEngine : IAsyncDisposable
         GoingDown = draft.GoingDown,
         PairedAt = draft.PairedAt,
         Command = draft.Command,
-    };
+    });
 
     /// <summary>Called by the link on each connect: the signed offline will for that connection generation.</summary>
     private ReadOnlyMemory<byte> BuildWill(long generation)
@@ -608,7 +608,7 @@ public sealed class FailoverEngine : IAsyncDisposable
         HeartbeatCodec? codec = _codec;
         return codec is null
             ? ReadOnlyMemory<byte>.Empty
-            : codec.Encode(new PeerMessage
+            : codec.Encode(PeerTiming.Of(_machine.Settings).AnnouncedIn(new PeerMessage
             {
                 NodeId = state.NodeId,
                 BootId = _bootId,
@@ -619,7 +619,7 @@ public sealed class FailoverEngine : IAsyncDisposable
                 Epoch = state.Epoch,
                 ConnectionGeneration = generation,
                 PairedAt = state.PairedAt,
-            });
+            }));
     }
 
     private HaSnapshot BuildSnapshot()
@@ -640,7 +640,8 @@ public sealed class FailoverEngine : IAsyncDisposable
             state.PendingReason,
             state.PathsUpSorted,
             Interlocked.Read(ref _iterations),
-            _time.GetUtcNow());
+            _time.GetUtcNow(),
+            state.Peer?.Timing);
     }
 
     private readonly record struct Work(

@@ -24,7 +24,8 @@ namespace Appliance.Core.Failover;
 /// <list type="table">
 /// <item>Start(persisted): any paired role → Passive; wait PartnerContactTimeout (votequorum wait_for_all, anchors §2)
 /// before a silent peer counts as lost, so a restarted node never comes up Active next to an Active peer.</item>
-/// <item>Passive, peer silent on every path for PartnerFailoverTimeout (3 × advert_int, keepalived; anchors §1) or
+/// <item>Passive, peer silent on every path for PartnerFailoverTimeout (3 × advert_int, keepalived; anchors §1) — never
+/// less than twice the HeartbeatInterval the peer announces, so mismatched settings cannot fail over a healthy peer — or
 /// every live path willed for the peer's current generation (Sparkplug bdSeq; anchors §3) → takeover gates:
 /// suspended? RebootBlackoutWindow after a graceful-shutdown announcement? probes reach a target? Medium mode?
 /// fencing (FenceDelay on the non-preferred node = pcmk_delay_base; anchors §2) → promote with a new epoch.</item>
@@ -163,8 +164,15 @@ public sealed class HaMachine
             }
         }
 
-        return latest == TimeSpan.MinValue ? TimeSpan.Zero : Max(latest + _settings.PartnerFailoverTimeout, SilenceGraceUntil);
+        return latest == TimeSpan.MinValue ? TimeSpan.Zero : Max(latest + SilenceTimeout(peer), SilenceGraceUntil);
     }
+
+    /// <summary>
+    /// Silence after which the peer counts as lost: our PartnerFailoverTimeout, but never less than twice the
+    /// interval the peer announced — our timeout shorter than its heartbeat interval must not fail over a healthy peer.
+    /// </summary>
+    private TimeSpan SilenceTimeout(PeerView peer) =>
+        peer.Timing is { } timing ? Max(_settings.PartnerFailoverTimeout, timing.SilenceFloor) : _settings.PartnerFailoverTimeout;
 
     /// <summary>
     /// After a live settings change, silence alone cannot count as a loss before this time: the peer's next
@@ -353,6 +361,7 @@ public sealed class HaMachine
                     PairedAt = message.PairedAt,
                     Generation = Math.Max(peer.Generation, message.ConnectionGeneration),
                     LiveGenerations = message.LiveGenerations is { } live ? [.. live] : [],
+                    Timing = PeerTiming.AnnouncedBy(message) ?? peer.Timing,
                     GoingDownAt = message.GoingDown ? peer.GoingDownAt ?? Now : peer.GoingDownAt,
                 };
             }
@@ -657,10 +666,10 @@ public sealed class HaMachine
                     StartFencing(takeover);
                     break;
                 case TakeoverStage.AwaitingDark:
-                    if (State.Peer is { } peer && !peer.HeardAt.IsEmpty && peer.HeardAt.Values.Max() + _s.PartnerFailoverTimeout > Now)
+                    if (State.Peer is { } peer && !peer.HeardAt.IsEmpty && peer.HeardAt.Values.Max() + machine.SilenceTimeout(peer) > Now)
                     {
-                        // Some path heard the peer within PartnerFailoverTimeout (a will ended it early): not dark yet.
-                        State = State with { Takeover = takeover with { WakeAt = peer.HeardAt.Values.Max() + _s.PartnerFailoverTimeout } };
+                        // Some path heard the peer within the silence timeout (a will ended it early): not dark yet.
+                        State = State with { Takeover = takeover with { WakeAt = peer.HeardAt.Values.Max() + machine.SilenceTimeout(peer) } };
                         return;
                     }
 
@@ -717,6 +726,9 @@ public sealed class HaMachine
                 null or { HeardAt.IsEmpty: true } => $"no contact with {State.PeerNodeId} within PartnerContactTimeout={Ms(_s.PartnerContactTimeout)}",
                 { WilledPaths.IsEmpty: false } p when p.HeardAt.Keys.All(path => p.WilledPaths.ContainsKey(path) || State.PathsDown.Contains(path)) =>
                     $"{State.PeerNodeId} offline (will, generation {p.WilledPaths.Values.Max().ToString(CultureInfo.InvariantCulture)}{LostWithoutWill(p)})",
+                { Timing: { } timing } when timing.SilenceFloor > _s.PartnerFailoverTimeout =>
+                    $"{State.PeerNodeId} silent on every path for {Ms(timing.SilenceFloor)} (twice the peer's HeartbeatInterval={Ms(timing.HeartbeatInterval)}; " +
+                    $"our PartnerFailoverTimeout={Ms(_s.PartnerFailoverTimeout)} is shorter)",
                 _ => $"{State.PeerNodeId} silent on every path for PartnerFailoverTimeout={Ms(_s.PartnerFailoverTimeout)}",
             };
             return true;

@@ -162,7 +162,10 @@ public enum HaEventKind
     Sync,
 }
 
-/// <summary>A live, immutable view for the API, the panel and /check_health.</summary>
+/// <summary>
+/// A live, immutable view for the API, the panel and /check_health. <paramref name="PeerTiming"/>: the peer's
+/// announced HeartbeatInterval and PartnerFailoverTimeout (null until heard), so both sides' timing shows in one place.
+/// </summary>
 public sealed record HaSnapshot(
     HaRole Role,
     long Epoch,
@@ -177,4 +180,5 @@ public sealed record HaSnapshot(
     string? PendingReason,
     ImmutableArray<string> PathsUp,
     long LoopIterations,
-    DateTimeOffset LoopProgressAt);
+    DateTimeOffset LoopProgressAt,
+    PeerTiming? PeerTiming);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Appliance.Core.Heartbeat;
 
 namespace Appliance.Core.Failover;
 
@@ -133,6 +134,11 @@ public sealed record HaSettings
 
     public const int MaxConnectivityTargets = 8;
 
+    public static readonly TimeSpan MinHeartbeatInterval = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan MaxHeartbeatInterval = TimeSpan.FromSeconds(130);
+    public static readonly TimeSpan MinPartnerFailoverTimeout = TimeSpan.FromMilliseconds(300);
+    public static readonly TimeSpan MaxPartnerFailoverTimeout = TimeSpan.FromMinutes(10_000);
+
     public IReadOnlyList<ConnectivityTarget> ParsedTargets() =>
         [.. ConnectivityTestTargets.Select(t => ConnectivityTarget.TryParse(t, out var target) ? target! : throw new InvalidOperationException(
             $"ConnectivityTestTargets entry '{t}' is invalid; call Validate() first"))];
@@ -141,8 +147,8 @@ public sealed record HaSettings
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        Range(errors, nameof(HeartbeatInterval), HeartbeatInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(130));
-        Range(errors, nameof(PartnerFailoverTimeout), PartnerFailoverTimeout, TimeSpan.FromMilliseconds(300), TimeSpan.FromMinutes(10_000));
+        Range(errors, nameof(HeartbeatInterval), HeartbeatInterval, MinHeartbeatInterval, MaxHeartbeatInterval);
+        Range(errors, nameof(PartnerFailoverTimeout), PartnerFailoverTimeout, MinPartnerFailoverTimeout, MaxPartnerFailoverTimeout);
         if (PartnerFailoverTimeout <= HeartbeatInterval)
         {
             errors.Add($"{nameof(PartnerFailoverTimeout)}={Show(PartnerFailoverTimeout)} must exceed {nameof(HeartbeatInterval)}={Show(HeartbeatInterval)}");
@@ -186,6 +192,34 @@ public sealed record HaSettings
         return errors;
     }
 
+    /// <summary>
+    /// What these settings would break against the peer's announced timing (null: never heard, nothing to check).
+    /// Either side may go first, so each refusal says which setting of the peer to change first.
+    /// </summary>
+    public IReadOnlyList<string> ValidateAgainstPeer(PeerTiming? peer)
+    {
+        var errors = new List<string>();
+        if (peer is null)
+        {
+            return errors;
+        }
+
+        if (PartnerFailoverTimeout < peer.SilenceFloor)
+        {
+            errors.Add($"{nameof(PartnerFailoverTimeout)}={Show(PartnerFailoverTimeout)} is shorter than twice the peer's " +
+                $"{nameof(HeartbeatInterval)}={Show(peer.HeartbeatInterval)}: allowed {Show(peer.SilenceFloor)} or more (shorten the peer's {nameof(HeartbeatInterval)} first)");
+        }
+
+        TimeSpan longestInterval = peer.PartnerFailoverTimeout / PeerTiming.IntervalsBeforeLoss;
+        if (HeartbeatInterval > longestInterval)
+        {
+            errors.Add($"{nameof(HeartbeatInterval)}={Show(HeartbeatInterval)} is longer than half the peer's " +
+                $"{nameof(PartnerFailoverTimeout)}={Show(peer.PartnerFailoverTimeout)}: allowed {Show(longestInterval)} or less (lengthen the peer's {nameof(PartnerFailoverTimeout)} first)");
+        }
+
+        return errors;
+    }
+
     private static void Range(List<string> errors, string field, TimeSpan value, TimeSpan min, TimeSpan max)
     {
         if (value < min || value > max)
@@ -195,7 +229,7 @@ public sealed record HaSettings
     }
 
     /// <summary>The value as the user would type it: 50ms, 3s, 14min.</summary>
-    internal static string Show(TimeSpan value) => value switch
+    public static string Show(TimeSpan value) => value switch
     {
         _ when value.Ticks % TimeSpan.TicksPerMinute == 0 && value != TimeSpan.Zero => $"{value.TotalMinutes.ToString(CultureInfo.InvariantCulture)}min",
         _ when value.Ticks % TimeSpan.TicksPerSecond == 0 => $"{value.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s",
@@ -210,6 +244,45 @@ public sealed record HaSettings
         _ when value.Ticks % TimeSpan.TicksPerSecond == 0 => $"{value.TotalSeconds.ToString("N0", CultureInfo.InvariantCulture)} s",
         _ => $"{value.TotalMilliseconds.ToString("N0", CultureInfo.InvariantCulture)} ms",
     };
+}
+
+/// <summary>
+/// The timing a peer announces in every message ("hi"/"ft", milliseconds). A loss by silence needs our own
+/// PartnerFailoverTimeout and never less than <see cref="IntervalsBeforeLoss"/> of the peer's heartbeat
+/// intervals: a timeout set shorter than the peer's interval must not fail over against a healthy peer.
+/// </summary>
+public sealed record PeerTiming(TimeSpan HeartbeatInterval, TimeSpan PartnerFailoverTimeout)
+{
+    /// <summary>Two intervals: one heartbeat may be lost or late without the peer counting as lost.</summary>
+    public const int IntervalsBeforeLoss = 2;
+
+    /// <summary>The least silence from this peer that may count as a loss.</summary>
+    public TimeSpan SilenceFloor => IntervalsBeforeLoss * HeartbeatInterval;
+
+    public static PeerTiming Of(HaSettings settings) => new(settings.HeartbeatInterval, settings.PartnerFailoverTimeout);
+
+    /// <summary><paramref name="message"/> carrying this timing.</summary>
+    public PeerMessage AnnouncedIn(PeerMessage message) => message with
+    {
+        HeartbeatIntervalMs = (long)HeartbeatInterval.TotalMilliseconds,
+        FailoverTimeoutMs = (long)PartnerFailoverTimeout.TotalMilliseconds,
+    };
+
+    /// <summary>
+    /// The sender's timing, or null when it announced none (an older agent) or a value outside the settings'
+    /// ranges: a signed message still cannot make this node wait for ever or overflow a deadline.
+    /// </summary>
+    public static PeerTiming? AnnouncedBy(PeerMessage message)
+    {
+        if (message is not { HeartbeatIntervalMs: { } intervalMs, FailoverTimeoutMs: { } timeoutMs }
+            || intervalMs < HaSettings.MinHeartbeatInterval.TotalMilliseconds || intervalMs > HaSettings.MaxHeartbeatInterval.TotalMilliseconds
+            || timeoutMs < HaSettings.MinPartnerFailoverTimeout.TotalMilliseconds || timeoutMs > HaSettings.MaxPartnerFailoverTimeout.TotalMilliseconds)
+        {
+            return null;
+        }
+
+        return new PeerTiming(TimeSpan.FromMilliseconds(intervalMs), TimeSpan.FromMilliseconds(timeoutMs));
+    }
 }
 
 /// <summary>Node ids appear in MQTT topics and history; keep them to a safe alphabet.</summary>

@@ -57,6 +57,9 @@ public sealed record PeerView
     /// <summary>The peer's connections that were up when its newest message was sent (empty: not announced).</summary>
     public ImmutableArray<long> LiveGenerations { get; init; } = [];
 
+    /// <summary>The peer's announced HeartbeatInterval and PartnerFailoverTimeout (null: not announced, an older agent).</summary>
+    public PeerTiming? Timing { get; init; }
+
     /// <summary>When the peer announced a graceful shutdown/reboot (monotonic, receipt time).</summary>
     public TimeSpan? GoingDownAt { get; init; }
 

@@ -109,6 +109,15 @@ public sealed record PeerMessage
     /// </summary>
     [JsonPropertyName("lg")] public long[]? LiveGenerations { get; init; }
 
+    /// <summary>
+    /// The sender's HeartbeatInterval and PartnerFailoverTimeout in milliseconds (null: not announced, as by older
+    /// agents): the receiver never counts silence shorter than two of the sender's intervals as a loss (PeerTiming).
+    /// </summary>
+    [JsonPropertyName("hi")] public long? HeartbeatIntervalMs { get; init; }
+
+    /// <inheritdoc cref="HeartbeatIntervalMs"/>
+    [JsonPropertyName("ft")] public long? FailoverTimeoutMs { get; init; }
+
     [JsonPropertyName("su")] public bool Suspended { get; init; }
 
     /// <summary>The sender is shutting down or rebooting on purpose: the peer applies RebootBlackoutWindow.</summary>

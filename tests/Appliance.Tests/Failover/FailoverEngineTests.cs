@@ -114,6 +114,20 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         Assert.Equal(next, _b.Store.Keys!.Current);
     }
 
+    [Fact]
+    public async Task Each_side_shows_the_timing_its_peer_announces_and_a_live_change_is_announced_at_once()
+    {
+        await StartBothAsync();
+        await Until(() => _b.Engine.Snapshot.PeerRole == HaRole.Active);
+        Assert.Equal(PeerTiming.Of(Settings), _b.Engine.Snapshot.PeerTiming);
+
+        var faster = Settings with { HeartbeatInterval = TimeSpan.FromMilliseconds(300), PartnerFailoverTimeout = TimeSpan.FromSeconds(2) };
+        await _a.Engine.ApplySettingsAsync(faster, CancellationToken.None);
+        await Until(() => _b.Engine.Snapshot.PeerTiming == PeerTiming.Of(faster));
+
+        Assert.Equal(PeerTiming.Of(Settings), _a.Engine.Snapshot.PeerTiming);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _a.Engine.DisposeAsync();

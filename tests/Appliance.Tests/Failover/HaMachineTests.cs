@@ -67,6 +67,69 @@ public class HaMachineTests
         Assert.Contains(effects, e => e is HaEffect.Notify { Kind: HaEventKind.PeerLost });
     }
 
+    /// <summary>This node fails over after 600 ms of silence; the peer heartbeats only every second (the keepalived foot-gun).</summary>
+    private static readonly HaSettings ShortTimeout = NoFencing with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(600) };
+
+    private static readonly PeerTiming SlowPeer = PeerTiming.Of(new HaSettings());
+
+    [Fact]
+    public void A_timeout_shorter_than_the_peers_heartbeat_interval_never_fails_over_a_peer_that_keeps_heartbeating()
+    {
+        var node = new MachineDriver(ShortTimeout) { PeerAnnounces = SlowPeer };
+
+        for (int beat = 0; beat < 30; beat++)
+        {
+            node.Hear(HaRole.Active, 3); // one path, every second
+            node.Advance(S(1));
+        }
+
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        Assert.Null(node.State.Takeover);
+        Assert.True(node.Machine.PeerReachable(node.State, node.Now));
+    }
+
+    [Fact]
+    public void A_really_silent_peer_is_taken_over_at_twice_its_interval_and_the_cause_says_why()
+    {
+        var node = new MachineDriver(ShortTimeout) { PeerAnnounces = SlowPeer };
+        node.Hear(HaRole.Active, 3);
+
+        node.Advance(S(1.99));
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        List<HaEffect> effects = node.Advance(S(0.02));
+
+        Assert.Equal(HaRole.Active, node.State.Role);
+        Assert.Contains(effects, e => e is HaEffect.RecordHistory { Transition.Cause: var cause } && cause ==
+            "node-b silent on every path for 2s (twice the peer's HeartbeatInterval=1s; our PartnerFailoverTimeout=600ms is shorter)");
+    }
+
+    [Fact]
+    public void A_peer_that_announces_no_timing_is_judged_by_our_own_timeout()
+    {
+        var node = new MachineDriver(ShortTimeout); // an older agent: no "hi"/"ft" in its messages
+        node.Hear(HaRole.Active, 3);
+
+        List<HaEffect> effects = node.Advance(S(0.61));
+
+        Assert.Equal(HaRole.Active, node.State.Role);
+        Assert.Contains(effects, e => e is HaEffect.RecordHistory { Transition.Cause: "node-b silent on every path for PartnerFailoverTimeout=600ms" });
+    }
+
+    [Fact]
+    public void After_a_live_change_to_a_shorter_timeout_silence_counts_only_once_the_old_timeout_has_passed()
+    {
+        var node = new MachineDriver(NoFencing); // the peer announces no timing: only the grace covers it
+        node.Hear(HaRole.Active, 3);
+        node.Advance(S(0.5));
+
+        node.Reconfigure(ShortTimeout);
+        node.Advance(S(2.9)); // 3.4 s of silence: past the new 600 ms, not past the old 3 s counted from the change
+        Assert.Equal(HaRole.Passive, node.State.Role);
+        node.Advance(S(0.2));
+
+        Assert.Equal(HaRole.Active, node.State.Role);
+    }
+
     [Fact]
     public void Promotion_effects_run_persist_fence_ip_services_then_publish()
     {

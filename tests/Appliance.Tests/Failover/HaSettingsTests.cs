@@ -39,6 +39,29 @@ public class HaSettingsTests
     }
 
     [Theory]
+    [InlineData(600, 1_000, 3_000, "PartnerFailoverTimeout=600ms is shorter than twice the peer's HeartbeatInterval=1s: allowed 2s or more (shorten the peer's HeartbeatInterval first)")]
+    [InlineData(1_999, 1_000, 3_000, "PartnerFailoverTimeout=1999ms is shorter than twice the peer's HeartbeatInterval=1s: allowed 2s or more (shorten the peer's HeartbeatInterval first)")]
+    [InlineData(3_000, 200, 600, "HeartbeatInterval=1s is longer than half the peer's PartnerFailoverTimeout=600ms: allowed 300ms or less (lengthen the peer's PartnerFailoverTimeout first)")]
+    public void Settings_that_would_fail_over_a_healthy_peer_are_refused_naming_both_values(int timeoutMs, int peerIntervalMs, int peerTimeoutMs, string expected)
+    {
+        var settings = new HaSettings { PartnerFailoverTimeout = TimeSpan.FromMilliseconds(timeoutMs) };
+
+        IReadOnlyList<string> errors = settings.ValidateAgainstPeer(new PeerTiming(TimeSpan.FromMilliseconds(peerIntervalMs), TimeSpan.FromMilliseconds(peerTimeoutMs)));
+
+        Assert.Equal([expected], errors);
+    }
+
+    [Fact]
+    public void Settings_matching_the_peer_or_with_a_peer_never_heard_pass()
+    {
+        var fast = new HaSettings { HeartbeatInterval = TimeSpan.FromMilliseconds(100), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(300) };
+
+        Assert.Empty(new HaSettings().ValidateAgainstPeer(PeerTiming.Of(new HaSettings())));
+        Assert.Empty(fast.ValidateAgainstPeer(PeerTiming.Of(fast))); // exactly twice the peer's interval is enough
+        Assert.Empty(fast.ValidateAgainstPeer(null));
+    }
+
+    [Theory]
     [InlineData("192.0.2.1", "192.0.2.1", null)]
     [InlineData("gw.example.com:443", "gw.example.com", 443)]
     [InlineData("[2001:db8::1]:22", "2001:db8::1", 22)]

@@ -17,7 +17,10 @@ internal sealed class MachineDriver
         Feed(new HaInput.Start(persisted ?? new HaPersistedState(HaRole.Passive, 0, peer, false, WallOrigin, "paired")));
     }
 
-    public HaMachine Machine { get; }
+    public HaMachine Machine { get; private set; }
+
+    /// <summary>A live settings change now, as the engine applies one.</summary>
+    public void Reconfigure(HaSettings settings) => Machine = Machine.Reconfigure(settings, Now);
 
     public HaState State { get; private set; }
 
@@ -28,6 +31,9 @@ internal sealed class MachineDriver
     public DateTimeOffset Wall => WallOrigin + Now;
 
     public IReadOnlyList<HaEffect> Effects { get; private set; } = [];
+
+    /// <summary>The timing every peer message announces from now on; null: none, as an older agent sends.</summary>
+    public PeerTiming? PeerAnnounces { get; set; }
 
     public IReadOnlyList<HaEffect> Feed(HaInput input)
     {
@@ -63,7 +69,9 @@ internal sealed class MachineDriver
         bool suspended = false,
         PeerCommand? command = null,
         string boot = "peer-boot-1",
-        long[]? live = null) => new()
+        long[]? live = null)
+    {
+        var message = new PeerMessage
         {
             NodeId = PeerId,
             BootId = boot,
@@ -80,6 +88,8 @@ internal sealed class MachineDriver
             PairedAt = WallOrigin.AddMinutes(1),
             Command = command,
         };
+        return PeerAnnounces is { } timing ? timing.AnnouncedIn(message) : message;
+    }
 
     public IReadOnlyList<HaEffect> Hear(HaRole role, long epoch, string path = "p1", PeerMessageKind kind = PeerMessageKind.Heartbeat,
         long generation = 1, bool goingDown = false, bool suspended = false, PeerCommand? command = null, long[]? live = null) =>

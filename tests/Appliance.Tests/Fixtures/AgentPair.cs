@@ -129,16 +129,49 @@ public sealed class AgentPair : IAsyncDisposable
 
     public async Task<AgentProcess> ActiveAsync() => await RoleAsync(A) == "Active" ? A : B;
 
-    /// <summary>Stores <paramref name="settings"/> on both nodes through PUT /api/v1/ha/settings (each rebuilds its engine).</summary>
+    /// <summary>
+    /// Stores <paramref name="settings"/> on both nodes through PUT /api/v1/ha/settings (applied live). A node refuses
+    /// a timeout shorter than twice its peer's announced heartbeat interval, so this goes as a technician would:
+    /// first each node takes the shorter interval and the longer timeout, then the new settings; after each change
+    /// it waits until the peer has heard the new timing.
+    /// </summary>
     /// <param name="order">The nodes in the order they get the settings; both, A first, when empty.</param>
     public async Task PutHaSettingsAsync(HaSettings settings, params AgentProcess[] order)
     {
-        foreach (var node in order.Length > 0 ? order : [A, B])
+        AgentProcess[] nodes = order.Length > 0 ? order : [A, B];
+        foreach (var node in nodes)
         {
             using var http = node.CreateLocalClient();
+            var current = (await http.GetFromJsonAsync("api/v1/ha/settings", ApiJsonContext.Default.HaSettings))!;
+            var between = settings with
+            {
+                HeartbeatInterval = current.HeartbeatInterval < settings.HeartbeatInterval ? current.HeartbeatInterval : settings.HeartbeatInterval,
+                PartnerFailoverTimeout = current.PartnerFailoverTimeout > settings.PartnerFailoverTimeout ? current.PartnerFailoverTimeout : settings.PartnerFailoverTimeout,
+            };
+            if (between != settings)
+            {
+                await PutAnnouncedAsync(node, between);
+            }
+        }
+
+        foreach (var node in nodes)
+        {
+            await PutAnnouncedAsync(node, settings);
+        }
+    }
+
+    /// <summary>PUT /api/v1/ha/settings on <paramref name="node"/>, then wait until its peer (if paired) shows the new timing.</summary>
+    private async Task PutAnnouncedAsync(AgentProcess node, HaSettings settings)
+    {
+        using (var http = node.CreateLocalClient())
+        {
             using var response = await http.PutAsJsonAsync("api/v1/ha/settings", settings, ApiJsonContext.Default.HaSettings);
             Assert.True(response.IsSuccessStatusCode, $"PUT ha/settings on {node.DataDir}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
+
+        var announced = PeerTiming.Of(settings);
+        await WaitForAsync(async () => (await HaStatusAsync(Other(node))).Engine is not { } peerView || peerView.PeerTiming == announced,
+            TimeSpan.FromSeconds(10), $"{Other(node).DataDir} hears the new timing {announced}");
     }
 
     /// <summary>

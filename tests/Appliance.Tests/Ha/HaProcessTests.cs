@@ -38,17 +38,30 @@ public class HaProcessTests
     }
 
     [Fact]
-    public async Task Changing_settings_on_a_running_pair_applies_them_without_a_failover()
+    public async Task A_timeout_shorter_than_the_peers_interval_is_refused_and_settings_changed_in_steps_apply_without_a_failover()
     {
         await using var pair = await AgentPair.StartEmbeddedAsync();
         var (active, passive) = await pair.SettledAsync(Generous);
         long epoch = (await AgentPair.HaStatusAsync(active)).Epoch;
+        var fast = new HaSettings { HeartbeatInterval = TimeSpan.FromMilliseconds(200), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(600), FencingEnabled = false };
 
-        // The Passive first: its new 600 ms timeout is shorter than the Active's old 1 s heartbeat interval,
-        // so without the grace (the old timeout still counts for a moment after a change) it would take over.
-        await pair.PutHaSettingsAsync(
-            new HaSettings { HeartbeatInterval = TimeSpan.FromMilliseconds(200), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(600), FencingEnabled = false },
-            passive, active);
+        // The Passive first: its 600 ms timeout is shorter than twice the Active's 1 s heartbeat interval.
+        using (var http = passive.CreateLocalClient())
+        {
+            string before = await http.GetStringAsync(new Uri("api/v1/ha/settings", UriKind.Relative));
+            using var refused = await http.PutAsJsonAsync("api/v1/ha/settings", fast, ApiJsonContext.Default.HaSettings);
+            string error = (await refused.Content.ReadFromJsonAsync(ApiJsonContext.Default.ApiError))!.Error;
+
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("PartnerFailoverTimeout=600ms is shorter than twice the peer's HeartbeatInterval=1s: allowed 2s or more (shorten the peer's HeartbeatInterval first)", error);
+            Assert.Equal(before, await http.GetStringAsync(new Uri("api/v1/ha/settings", UriKind.Relative)));
+            Assert.Equal(PeerTiming.Of(new HaSettings()), (await AgentPair.HaStatusAsync(active)).Engine!.PeerTiming); // nothing was announced
+        }
+
+        // In steps (shorter interval on both, then the shorter timeout), as the refusal says.
+        await pair.PutHaSettingsAsync(fast, passive, active);
+        var status = await CtlProcess.RunAsync(["ha", "status", "--socket", active.SocketPath]);
+        Assert.Contains("HeartbeatInterval 200ms, PartnerFailoverTimeout 600ms", status.StdOut, StringComparison.Ordinal); // the technician sees the peer's side
 
         // Several new failover timeouts pass: a settings change must not look like a loss to either side.
         var watch = System.Diagnostics.Stopwatch.StartNew();

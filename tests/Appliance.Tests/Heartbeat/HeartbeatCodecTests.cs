@@ -26,6 +26,8 @@ public class HeartbeatCodecTests
         Health = "ok",
         MirrorPosition = 42,
         ConnectionGeneration = generation,
+        HeartbeatIntervalMs = 1_000,
+        FailoverTimeoutMs = 3_000,
         PairedAt = Now.AddDays(-1),
         Command = kind == PeerMessageKind.Command ? new PeerCommand(PeerCommandKind.RequestRelease, "r1", true) : null,
     };
@@ -110,6 +112,31 @@ public class HeartbeatCodecTests
         Assert.True(receiver.Decode(willOfOne, "p1", Now).IsAccepted);
         Assert.Equal(RejectReason.StaleWill, receiver.Decode(willOfTwo, "p2", Now).Rejected);
     }
+
+    [Fact]
+    public void The_senders_timing_travels_as_hi_and_ft_and_a_message_without_it_still_verifies()
+    {
+        HeartbeatCodec sender = Codec("a", "b", KeyOne), receiver = Codec("b", "a", KeyOne);
+        byte[] announced = sender.Encode(Beat(1));
+        // An older agent's message: no "hi"/"ft" on the wire at all.
+        byte[] older = sender.Encode(Beat(2) with { HeartbeatIntervalMs = null, FailoverTimeoutMs = null });
+
+        Assert.Contains("\"hi\":1000,\"ft\":3000", Encoding.UTF8.GetString(announced), StringComparison.Ordinal);
+        Assert.DoesNotContain("\"hi\"", Encoding.UTF8.GetString(older), StringComparison.Ordinal);
+        Assert.Equal(new PeerTiming(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)), PeerTiming.AnnouncedBy(receiver.Decode(announced, "p1", Now).Message!));
+        DecodeResult olderResult = receiver.Decode(older, "p1", Now);
+        Assert.True(olderResult.IsAccepted);
+        Assert.Null(PeerTiming.AnnouncedBy(olderResult.Message!));
+    }
+
+    [Theory]
+    [InlineData(99L, 3_000L)]
+    [InlineData(131_000L, 600_000L)]
+    [InlineData(1_000L, 299L)]
+    [InlineData(1_000L, long.MaxValue)]
+    [InlineData(-1L, 3_000L)]
+    public void Timing_outside_the_settings_ranges_counts_as_not_announced(long intervalMs, long timeoutMs) =>
+        Assert.Null(PeerTiming.AnnouncedBy(Beat(1) with { HeartbeatIntervalMs = intervalMs, FailoverTimeoutMs = timeoutMs }));
 
     [Fact]
     public void Own_echoes_and_strangers_are_not_from_the_peer()

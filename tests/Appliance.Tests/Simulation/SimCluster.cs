@@ -37,8 +37,8 @@ internal sealed class SimCluster
     {
         _schedule = schedule;
         _rng = new Random(unchecked((schedule.Seed * 7919) + 17));
-        var machine = new HaMachine(schedule.Settings) { UnsafeIgnoreHigherEpoch = brokenEpochCheck };
-        _nodes = [new Node(this, "node-a", "node-b", machine), new Node(this, "node-b", "node-a", machine)];
+        HaMachine MachineOf(int node) => new(schedule.NodeSettings[node]) { UnsafeIgnoreHigherEpoch = brokenEpochCheck };
+        _nodes = [new Node(this, "node-a", "node-b", MachineOf(0)), new Node(this, "node-b", "node-a", MachineOf(1))];
     }
 
     /// <summary>Promotions after the first election (the DelaysOnly class requires zero).</summary>
@@ -237,7 +237,7 @@ internal sealed class SimCluster
             Fail("never two Actives in the same epoch", $"both Active in epoch {actives[0].State.Epoch}");
         }
 
-        TimeSpan settle = (3 * _schedule.Settings.HeartbeatInterval) + _schedule.BaseDelay + _schedule.Jitter;
+        TimeSpan settle = (3 * _schedule.LongestHeartbeatInterval) + _schedule.BaseDelay + _schedule.Jitter;
         bool quiet = up.Length == 2 && _now >= _disturbedUntil + settle && up.All(n => n.UpSince + settle <= _now);
         if (!quiet)
         {
@@ -253,7 +253,7 @@ internal sealed class SimCluster
         if (_schedule.Settings.Mode == FailoverMode.Automatic && !suspended && actives.Length != 1)
         {
             Fail("after the link heals, exactly one Active within 3 heartbeats",
-                $"{actives.Length} Actives {(3 * _schedule.Settings.HeartbeatInterval).TotalSeconds}s after the last disturbance at {_disturbedUntil.TotalSeconds:F3}s; roles {string.Join(", ", up.Select(n => $"{n.Id}={n.State.Role}/{n.State.Epoch}"))}");
+                $"{actives.Length} Actives {(3 * _schedule.LongestHeartbeatInterval).TotalSeconds}s after the last disturbance at {_disturbedUntil.TotalSeconds:F3}s; roles {string.Join(", ", up.Select(n => $"{n.Id}={n.State.Role}/{n.State.Epoch}"))}");
         }
     }
 
@@ -287,7 +287,7 @@ internal sealed class SimCluster
     {
         Trace($"VIOLATION: {invariant}: {detail}");
         throw new InvariantViolation(
-            $"Invariant violated: {invariant}\n  {detail}\n  seed={_schedule.Seed} class={_schedule.Class} at t={_now.TotalSeconds:F3}s\n" +
+            $"Invariant violated: {invariant}\n  {detail}\n  seed={_schedule.Seed} class={_schedule.Class} timing (interval-timeout, a / b) {_schedule.TimingText} at t={_now.TotalSeconds:F3}s\n" +
             $"  replay exactly this schedule: APPLIANCE_SIM_SEED={_schedule.Seed} dotnet test --filter FullyQualifiedName~Appliance.Tests.Simulation\n" +
             $"  last events:\n{TraceText}");
     }
@@ -382,7 +382,7 @@ internal sealed class SimCluster
 
         private void SendWill(string path, TimeSpan brokerDelay)
         {
-            byte[] will = _codec.Encode(new PeerMessage
+            byte[] will = _codec.Encode(PeerTiming.Of(machine.Settings).AnnouncedIn(new PeerMessage
             {
                 NodeId = id,
                 BootId = _bootId,
@@ -390,7 +390,7 @@ internal sealed class SimCluster
                 SentAt = Wall,
                 Kind = PeerMessageKind.OfflineWill,
                 ConnectionGeneration = _pathGeneration[path],
-            });
+            }));
             sim.At(sim._now + brokerDelay, () => sim.Send(this, PeerChannel.State, will, path, brokerSendsForDeadNode: true));
         }
 
@@ -543,7 +543,7 @@ internal sealed class SimCluster
             });
         }
 
-        private PeerMessage ToMessage(OutgoingMessage draft) => new()
+        private PeerMessage ToMessage(OutgoingMessage draft) => PeerTiming.Of(machine.Settings).AnnouncedIn(new PeerMessage
         {
             NodeId = id,
             BootId = _bootId,
@@ -560,7 +560,7 @@ internal sealed class SimCluster
             GoingDown = draft.GoingDown,
             PairedAt = draft.PairedAt,
             Command = draft.Command,
-        };
+        });
 
         private static HeartbeatCodec NewCodec(string id, string peer, HaSettings settings) =>
             new(id, new PairKeyRing(Key), settings.MaxMessageAge, settings.MaxFutureSkew) { ExpectedPeer = peer };

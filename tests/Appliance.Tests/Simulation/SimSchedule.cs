@@ -8,7 +8,7 @@ internal enum ScheduleClass
     /// <summary>Everything: partitions, loss, delay spikes, crashes, flaps, clock jumps, fencing faults, operators.</summary>
     Chaos,
 
-    /// <summary>Only delays with delay + HeartbeatInterval below PartnerFailoverTimeout: no failover may happen.</summary>
+    /// <summary>Only delays with delay + the sender's HeartbeatInterval below the receiver's silence timeout: no failover may happen.</summary>
     DelaysOnly,
 
     /// <summary>Medium mode with chaos: no promotion without an operator.</summary>
@@ -74,6 +74,16 @@ internal sealed record SimSchedule(
 {
     public static readonly string[] Paths = ["p1", "p2"];
 
+    /// <summary>
+    /// Per node (a, b): <see cref="Settings"/>, except that in a third of the seeds node b heartbeats every 300 ms and
+    /// fails over after 600 ms — shorter than node a's 1 s heartbeat interval (keepalived's foot-gun).
+    /// </summary>
+    public required HaSettings[] NodeSettings { get; init; }
+
+    public TimeSpan LongestHeartbeatInterval => NodeSettings.Max(s => s.HeartbeatInterval);
+
+    public string TimingText => string.Join(" / ", NodeSettings.Select(s => $"{HaSettings.Show(s.HeartbeatInterval)}-{HaSettings.Show(s.PartnerFailoverTimeout)}"));
+
     public static SimSchedule FromSeed(int seed)
     {
         var rng = new Random(seed);
@@ -98,18 +108,22 @@ internal sealed record SimSchedule(
             PreferredActive = rng.Next(3) switch { 0 => "node-a", 1 => "node-b", _ => null },
         };
 
+        // Drawn from the seed, not the generator, so every other part of a schedule stays as it was.
+        HaSettings[] nodeSettings = seed / 10 % 3 == 0
+            ? [settings, settings with { HeartbeatInterval = TimeSpan.FromMilliseconds(300), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(600) }]
+            : [settings, settings];
         TimeSpan horizon = TimeSpan.FromSeconds(120);
         if (kind == ScheduleClass.DelaysOnly)
         {
-            // delay + jitter + HeartbeatInterval stays below PartnerFailoverTimeout (with 100 ms margin).
-            TimeSpan budget = settings.PartnerFailoverTimeout - settings.HeartbeatInterval - TimeSpan.FromMilliseconds(100);
+            // delay + jitter + the sender's HeartbeatInterval stays below the receiver's silence timeout (with 100 ms margin).
+            TimeSpan budget = Min(SilenceBudget(nodeSettings[0], nodeSettings[1]), SilenceBudget(nodeSettings[1], nodeSettings[0])) - TimeSpan.FromMilliseconds(100);
             TimeSpan jitter = TimeSpan.FromMilliseconds(rng.Next(0, 300));
             TimeSpan baseDelay = TimeSpan.FromMilliseconds(rng.Next(0, (int)(budget - jitter).TotalMilliseconds));
             var jumps = Enumerable.Range(0, rng.Next(0, 3))
                 .Select(_ => (Fault)new Fault.ClockJump(Seconds(rng, 5, 100), rng.Next(2), TimeSpan.FromSeconds(rng.Next(-100, 100))))
                 .ToList();
             return new SimSchedule(seed, kind, settings, baseDelay, jitter, rng.NextDouble() * 0.2,
-                [FenceBehaviour.Truthful], TimeSpan.FromSeconds(1), jumps, horizon);
+                [FenceBehaviour.Truthful], TimeSpan.FromSeconds(1), jumps, horizon) { NodeSettings = nodeSettings };
         }
 
         var faults = new List<Fault>();
@@ -122,8 +136,20 @@ internal sealed record SimSchedule(
         FenceBehaviour[] fences = [.. Enumerable.Range(0, 3).Select(_ => (FenceBehaviour)rng.Next(4))];
         TimeSpan fenceLatency = TimeSpan.FromMilliseconds(rng.Next(100, rng.Next(4) == 0 ? 40_000 : 4_000));
         return new SimSchedule(seed, kind, settings, TimeSpan.FromMilliseconds(rng.Next(1, 40)), TimeSpan.FromMilliseconds(rng.Next(0, 60)),
-            rng.NextDouble() * 0.1, fences, fenceLatency, faults, horizon);
+            rng.NextDouble() * 0.1, fences, fenceLatency, faults, horizon) { NodeSettings = nodeSettings };
     }
+
+    /// <summary>
+    /// How late a heartbeat may arrive before the receiver counts the sender lost: its PartnerFailoverTimeout, never
+    /// less than twice the sender's interval (the machine's floor), minus the interval the heartbeats come at.
+    /// </summary>
+    private static TimeSpan SilenceBudget(HaSettings receiver, HaSettings sender)
+    {
+        TimeSpan floor = PeerTiming.Of(sender).SilenceFloor;
+        return (receiver.PartnerFailoverTimeout > floor ? receiver.PartnerFailoverTimeout : floor) - sender.HeartbeatInterval;
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static Fault RandomFault(Random rng, HaSettings settings)
     {

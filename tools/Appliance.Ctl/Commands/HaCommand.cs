@@ -52,6 +52,9 @@ public static class HaCommand
                 ("Paired", status.Paired ? $"yes, with {e?.PeerNodeId}" : "no"),
                 ("Peer", e is null ? "-" : $"{(e.PeerReachable ? "reachable" : "UNREACHABLE")}, {e.PeerRole?.ToString() ?? "?"} epoch {e.PeerEpoch?.ToString(CultureInfo.InvariantCulture) ?? "?"}"),
                 ("Last heartbeat", e?.LastHeartbeatAt?.ToString("u", CultureInfo.InvariantCulture) ?? "-"),
+                ("Peer timing", e?.PeerTiming is { } t
+                    ? $"HeartbeatInterval {HaSettings.Show(t.HeartbeatInterval)}, PartnerFailoverTimeout {HaSettings.Show(t.PartnerFailoverTimeout)}"
+                    : "not announced"),
                 ("Conflict", e?.Conflict ?? "none"),
                 ("Pending", e?.PendingReason ?? "none"),
                 ("Failover", e is { Suspended: true } ? "SUSPENDED" : "enabled"),
