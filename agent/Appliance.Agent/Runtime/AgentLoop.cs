@@ -15,12 +15,9 @@ public sealed partial class AgentLoop(
     TimeProvider time,
     ILogger<AgentLoop> logger) : BackgroundService
 {
-    /// <summary>Short enough that a watchdog of 1 s (pinged every 0.5 s) still sees progress.</summary>
-    public static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(200);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Tick, time);
+        using var timer = new PeriodicTimer(notifications.LoopTick, time);
         var lastStatus = "";
         do
         {

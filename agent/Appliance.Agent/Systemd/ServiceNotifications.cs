@@ -21,6 +21,14 @@ public sealed partial class ServiceNotifications(
     ILogger<ServiceNotifications> logger,
     TimeSpan? watchdogPingInterval) : BackgroundService
 {
+    /// <summary>
+    /// How often the main loop must complete an iteration: twice per watchdog ping, so every ping sees progress;
+    /// at most once a second otherwise (status lines need no more, and each iteration costs idle CPU).
+    /// </summary>
+    public TimeSpan LoopTick => watchdogPingInterval is { } ping && ping / 2 < MaxLoopTick ? ping / 2 : MaxLoopTick;
+
+    private static readonly TimeSpan MaxLoopTick = TimeSpan.FromSeconds(1);
+
     public void Status(string line)
     {
         if (notifier.IsEnabled)
