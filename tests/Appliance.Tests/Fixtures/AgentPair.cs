@@ -83,21 +83,40 @@ public sealed class AgentPair : IAsyncDisposable
 
     public async Task EstablishAsync(AgentProcess node, int peerBrokerPort)
     {
+        var result = await EstablishAsync(node, "127.0.0.1", peerBrokerPort, _key);
+        Assert.True(result.Ok, $"establish on {node.DataDir}: {result.Message}");
+    }
+
+    /// <summary>
+    /// POST /api/v1/ha/establish on <paramref name="node"/> and its answer (a refusal too). An answer that breaks off
+    /// (or never comes: HttpClient.Timeout) throws with the whole exception chain and what became of the agent (<see cref="AgentProcess.DescribeLostAnswerAsync"/>).
+    /// </summary>
+    public static async Task<CommandResult> EstablishAsync(AgentProcess node, string peerHost, int peerPort, byte[] key)
+    {
         using var http = node.CreateLocalClient();
-        CommandResult result;
         try
         {
             using var response = await http.PostAsJsonAsync("api/v1/ha/establish",
-                new EstablishRequest("127.0.0.1", peerBrokerPort, Convert.ToBase64String(_key)), ApiJsonContext.Default.EstablishRequest);
-            result = (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!;
+                new EstablishRequest(peerHost, peerPort, Convert.ToBase64String(key)), ApiJsonContext.Default.EstablishRequest);
+            return (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!;
         }
-        catch (Exception e) when (e is HttpRequestException or IOException)
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException)
         {
-            // Seen rarely under heavy load (the connection closes before the answer); keep what the agent said.
-            throw new InvalidOperationException($"establish on {node.DataDir} got no answer ({e.Message}); exited: {node.HasExited}\n{node.OutputText}", e);
+            throw new InvalidOperationException(
+                $"establish on {node.DataDir} got no answer ({MessageChain(e)}); the agent {await node.DescribeLostAnswerAsync(TimeSpan.FromSeconds(3))}", e);
+        }
+    }
+
+    /// <summary>"outer ← inner ← …": the outer HttpRequestException alone does not say how the connection ended.</summary>
+    private static string MessageChain(Exception error)
+    {
+        var messages = new List<string>();
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            messages.Add($"{e.GetType().Name}: {e.Message}");
         }
 
-        Assert.True(result.Ok, $"establish on {node.DataDir}: {result.Message}");
+        return string.Join(" ← ", messages);
     }
 
     /// <summary>The role a load balancer sees, or null when the node does not answer.</summary>
