@@ -28,6 +28,8 @@ public sealed class AgentProcess : IAsyncDisposable
             ["Appliance:DataDir"] = dataDir,
             ["Appliance:Api:SocketPath"] = SocketPath,
             ["Appliance:Api:TcpPort"] = TcpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // The broker's default (1883) is one per machine: parallel tests' agents must each have their own.
+            ["Appliance:Ha:PeerLink:EmbeddedBroker:Port"] = FreePort.Tcp().ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {

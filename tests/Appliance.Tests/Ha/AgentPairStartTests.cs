@@ -7,11 +7,11 @@ using Appliance.Tests.Fixtures;
 namespace Appliance.Tests.Ha;
 
 /// <summary>
-/// "establish got no answer" (issue #3): what the pair fixture reports when the answer breaks off. A killed agent
+/// How the pair fixture copes when starting a pair goes wrong. "establish got no answer" (issue #3): a killed agent
 /// still reads HasExited=false for milliseconds after its socket closed, so the report used to say "exited: False"
 /// with an output cut short — a death that looked like the agent closing the connection itself.
 /// </summary>
-public sealed class EstablishLostAnswerTests
+public sealed class AgentPairStartTests
 {
     [Fact]
     public async Task An_agent_killed_during_establish_is_reported_as_killed_not_as_running()
@@ -38,5 +38,26 @@ public sealed class EstablishLostAnswerTests
         Assert.Contains("got no answer (HttpRequestException: ", error.Message, StringComparison.Ordinal);
         Assert.Contains("(ResponseEnded)", error.Message, StringComparison.Ordinal); // the connection closed before any byte of an answer
         Assert.Contains("the agent killed by SIGKILL (exit code 137)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_pair_whose_broker_port_was_taken_meanwhile_starts_again_on_fresh_ports()
+    {
+        // What a parallel test does by chance between FreePort and the agent's bind; a broker binds without
+        // SO_REUSEPORT, so the agent stops with exit 4 instead of sharing the port.
+        using var squatter = new TcpListener(IPAddress.Loopback, 0);
+        squatter.Start();
+        var taken = ((IPEndPoint)squatter.LocalEndpoint).Port;
+        var handedOut = new List<int>();
+
+        await using var pair = await AgentPair.StartEmbeddedAsync(null, () =>
+        {
+            handedOut.Add(handedOut.Count == 0 ? taken : FreePort.Tcp());
+            return handedOut[^1];
+        });
+
+        Assert.Equal(4, handedOut.Count); // two ports for the attempt that lost the race, two for the one that paired
+        Assert.DoesNotContain(taken, pair.BrokerPorts);
+        Assert.True(await pair.ExactlyOneActiveAsync());
     }
 }
