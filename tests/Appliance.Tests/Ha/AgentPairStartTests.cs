@@ -60,4 +60,15 @@ public sealed class AgentPairStartTests
         Assert.DoesNotContain(taken, pair.BrokerPorts);
         Assert.True(await pair.ExactlyOneActiveAsync());
     }
+
+    [Fact]
+    public void A_port_the_os_hands_out_twice_is_given_to_one_caller_only()
+    {
+        // Below the ephemeral range: no real probe of this run can have handed these out.
+        var probes = new Queue<int>([101, 101, 102]);
+
+        Assert.Equal(101, FreePort.Unique(probes.Dequeue));
+        Assert.Equal(102, FreePort.Unique(probes.Dequeue)); // the second probe's 101 is skipped
+        Assert.Empty(probes);
+    }
 }
