@@ -134,9 +134,12 @@ public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
     private MqttServerOptions BuildServerOptions()
     {
         var bind = IPAddress.Parse(_options.BindAddress);
+        // No ReuseAddress: on Linux .NET turns it into SO_REUSEPORT as well, so a second broker (another agent on a
+        // colliding port) bound beside this one and the kernel split the peer's connections between the two — establish
+        // then saw foreign hellos. Without it a taken port fails the start (exit 4); a restart still rebinds at once,
+        // as .NET sets SO_REUSEADDR on Unix listeners by itself (TIME_WAIT does not block the bind).
         var builder = new MqttServerOptionsBuilder()
             .WithDefaultEndpoint()
-            .WithDefaultEndpointReuseAddress()
             .WithDefaultEndpointPort(_options.Port)
             .WithPersistentSessions(false);
 
@@ -151,7 +154,6 @@ public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
             var (tlsV4, tlsV6) = Listeners(bind);
             _serverCertificate = MqttTls.LoadCertificateWithKey(_options.Tls.CertificateFile!, _options.Tls.KeyFile!);
             builder.WithEncryptedEndpoint()
-                .WithTlsEndpointReuseAddress()
                 .WithEncryptedEndpointPort(_options.Tls.Port)
                 .WithEncryptedEndpointBoundIPAddress(tlsV4)
                 .WithEncryptedEndpointBoundIPV6Address(tlsV6)

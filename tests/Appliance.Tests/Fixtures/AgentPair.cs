@@ -16,9 +16,10 @@ public sealed class AgentPair : IAsyncDisposable
     private readonly TempDir _temp = new();
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
 
-    private AgentPair(Func<string, int, Dictionary<string, string>> settingsFor)
+    private AgentPair(Func<string, int, Dictionary<string, string>> settingsFor, Func<int>? pickPort = null)
     {
-        var brokerPorts = new[] { FreePort.Tcp(), FreePort.Tcp() };
+        pickPort ??= FreePort.Tcp;
+        var brokerPorts = new[] { pickPort(), pickPort() };
         BrokerPorts = brokerPorts;
         A = new AgentProcess(_temp.File("a"), settingsFor("a", brokerPorts[0]));
         B = new AgentProcess(_temp.File("b"), settingsFor("b", brokerPorts[1]));
@@ -34,17 +35,20 @@ public sealed class AgentPair : IAsyncDisposable
     public IReadOnlyList<int> BrokerPorts { get; }
 
     /// <summary>Embedded brokers: A's link goes to B's broker and back (two paths per node).</summary>
-    public static Task<AgentPair> StartEmbeddedAsync(IDictionary<string, string>? extra = null) =>
-        StartAsync(new AgentPair((name, port) => Merge(extra, new Dictionary<string, string>
+    public static Task<AgentPair> StartEmbeddedAsync(IDictionary<string, string>? extra = null) => StartEmbeddedAsync(extra, FreePort.Tcp);
+
+    /// <param name="pickBrokerPort">Where the brokers' ports come from (a test can hand out a taken one).</param>
+    internal static Task<AgentPair> StartEmbeddedAsync(IDictionary<string, string>? extra, Func<int> pickBrokerPort) =>
+        StartAsync(() => new AgentPair((name, port) => Merge(extra, new Dictionary<string, string>
         {
             ["Appliance:NodeName"] = name,
             ["Appliance:Ha:PeerLink:EmbeddedBroker:BindAddress"] = "127.0.0.1",
             ["Appliance:Ha:PeerLink:EmbeddedBroker:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        })), embedded: true);
+        }), pickBrokerPort), embedded: true);
 
     /// <summary>External brokers only (Mosquitto): each broker is one path for both nodes.</summary>
     public static Task<AgentPair> StartExternalAsync(IReadOnlyList<int> brokerPorts, IDictionary<string, string>? extra = null) =>
-        StartAsync(new AgentPair((name, _) =>
+        StartAsync(() => new AgentPair((name, _) =>
         {
             var settings = new Dictionary<string, string>
             {
@@ -60,44 +64,80 @@ public sealed class AgentPair : IAsyncDisposable
             return Merge(extra, settings);
         }), embedded: false);
 
-    private static async Task<AgentPair> StartAsync(AgentPair pair, bool embedded)
+    /// <summary>Program.cs exit code: a listener cannot bind.</summary>
+    private const int ListenerCannotBindExitCode = 4;
+
+    private const int PortRaceAttempts = 3;
+
+    private static async Task<AgentPair> StartAsync(Func<AgentPair> create, bool embedded)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            pair.A.Start();
-            pair.B.Start();
-            await pair.A.WaitReadyAsync();
-            await pair.B.WaitReadyAsync();
-            await pair.EstablishAsync(pair.A, embedded ? pair.BrokerPorts[1] : 1);
-            await pair.EstablishAsync(pair.B, embedded ? pair.BrokerPorts[0] : 1);
-            await pair.WaitForAsync(() => pair.ExactlyOneActiveAsync(), TimeSpan.FromSeconds(30), "one Active and one Passive after pairing");
-            return pair;
-        }
-        catch
-        {
-            // The caller never gets the pair to dispose: its agents must not outlive the failed test.
-            await pair.DisposeAsync();
-            throw;
+            var pair = create();
+            try
+            {
+                pair.A.Start();
+                pair.B.Start();
+                await pair.A.WaitReadyAsync();
+                await pair.B.WaitReadyAsync();
+                await pair.EstablishAsync(pair.A, embedded ? pair.BrokerPorts[1] : 1);
+                await pair.EstablishAsync(pair.B, embedded ? pair.BrokerPorts[0] : 1);
+                await pair.WaitForAsync(() => pair.ExactlyOneActiveAsync(), TimeSpan.FromSeconds(30), "one Active and one Passive after pairing");
+                return pair;
+            }
+            catch (InvalidOperationException) when (attempt < PortRaceAttempts && pair.LostAPortRace())
+            {
+                // A free port is only free until someone binds it: a parallel test (or an outgoing connection) took
+                // one of ours between FreePort and the agent's bind. Fresh ports; the agent said so in one line.
+                await pair.DisposeAsync();
+            }
+            catch
+            {
+                // The caller never gets the pair to dispose: its agents must not outlive the failed test.
+                await pair.DisposeAsync();
+                throw;
+            }
         }
     }
 
+    private bool LostAPortRace() => new[] { A, B }.Any(n => n.HasExited && n.ExitCode == ListenerCannotBindExitCode);
+
     public async Task EstablishAsync(AgentProcess node, int peerBrokerPort)
     {
+        var result = await EstablishAsync(node, "127.0.0.1", peerBrokerPort, _key);
+        Assert.True(result.Ok, $"establish on {node.DataDir}: {result.Message}");
+    }
+
+    /// <summary>
+    /// POST /api/v1/ha/establish on <paramref name="node"/> and its answer (a refusal too). An answer that breaks off
+    /// (or never comes: HttpClient.Timeout) throws with the whole exception chain and what became of the agent (<see cref="AgentProcess.DescribeLostAnswerAsync"/>).
+    /// </summary>
+    public static async Task<CommandResult> EstablishAsync(AgentProcess node, string peerHost, int peerPort, byte[] key)
+    {
         using var http = node.CreateLocalClient();
-        CommandResult result;
         try
         {
             using var response = await http.PostAsJsonAsync("api/v1/ha/establish",
-                new EstablishRequest("127.0.0.1", peerBrokerPort, Convert.ToBase64String(_key)), ApiJsonContext.Default.EstablishRequest);
-            result = (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!;
+                new EstablishRequest(peerHost, peerPort, Convert.ToBase64String(key)), ApiJsonContext.Default.EstablishRequest);
+            return (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.CommandResult))!;
         }
-        catch (Exception e) when (e is HttpRequestException or IOException)
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException)
         {
-            // Seen rarely under heavy load (the connection closes before the answer); keep what the agent said.
-            throw new InvalidOperationException($"establish on {node.DataDir} got no answer ({e.Message}); exited: {node.HasExited}\n{node.OutputText}", e);
+            throw new InvalidOperationException(
+                $"establish on {node.DataDir} got no answer ({MessageChain(e)}); the agent {await node.DescribeLostAnswerAsync(TimeSpan.FromSeconds(3))}", e);
+        }
+    }
+
+    /// <summary>"outer ← inner ← …": the outer HttpRequestException alone does not say how the connection ended.</summary>
+    private static string MessageChain(Exception error)
+    {
+        var messages = new List<string>();
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            messages.Add($"{e.GetType().Name}: {e.Message}");
         }
 
-        Assert.True(result.Ok, $"establish on {node.DataDir}: {result.Message}");
+        return string.Join(" ← ", messages);
     }
 
     /// <summary>The role a load balancer sees, or null when the node does not answer.</summary>

@@ -28,6 +28,8 @@ public sealed class AgentProcess : IAsyncDisposable
             ["Appliance:DataDir"] = dataDir,
             ["Appliance:Api:SocketPath"] = SocketPath,
             ["Appliance:Api:TcpPort"] = TcpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // The broker's default (1883) is one per machine: parallel tests' agents must each have their own.
+            ["Appliance:Ha:PeerLink:EmbeddedBroker:Port"] = FreePort.Tcp().ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
@@ -147,6 +149,44 @@ public sealed class AgentProcess : IAsyncDisposable
             },
         };
         return new HttpClient(handler) { BaseAddress = new Uri("http://agent/"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>
+    /// What became of this agent after a request to it broke off without an answer, with its complete output. A
+    /// killed agent still reads HasExited=false for a few milliseconds (the runtime reaps it on SIGCHLD, later under
+    /// load) and its last lines may still be in the pipe, so this waits for the exit first: a death reads as its exit
+    /// code or signal, a live agent (Kestrel itself closed the connection) as whether it still serves.
+    /// </summary>
+    public async Task<string> DescribeLostAnswerAsync(TimeSpan settle)
+    {
+        using var wait = new CancellationTokenSource(settle);
+        try
+        {
+            await _process!.WaitForExitAsync(wait.Token); // returns once the output pipes are drained to EOF too
+        }
+        catch (OperationCanceledException)
+        {
+            return $"still running {settle.TotalSeconds:0.#} s later, /check_health {await HealthAfterLostAnswerAsync()}\n{OutputText}";
+        }
+
+        // The runtime reports a child killed by signal N as exit code 128 + N.
+        var fate = ExitCode > 128 ? $"killed by {Signals.Name(ExitCode - 128)} (exit code {ExitCode})" : $"exited with {ExitCode}";
+        return $"{fate}\n{OutputText}";
+    }
+
+    private async Task<string> HealthAfterLostAnswerAsync()
+    {
+        using var http = CreateTcpClient();
+        http.Timeout = TimeSpan.FromSeconds(5);
+        try
+        {
+            using var response = await http.GetAsync(new Uri("check_health", UriKind.Relative));
+            return $"answers {(int)response.StatusCode}";
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return $"does not answer ({e.Message})";
+        }
     }
 
     public HttpClient CreateTcpClient() => new() { BaseAddress = TcpBase, Timeout = TimeSpan.FromSeconds(30) };

@@ -94,6 +94,33 @@ public sealed class EmbeddedBrokerLinkTests : MqttLinkTestBase
         Assert.NotNull(status.LastError);
     }
 
+    /// <summary>
+    /// With ReuseAddress (SO_REUSEPORT on Linux) a second broker bound beside the first and the kernel split the
+    /// connections between them: parallel pairs whose free ports collided saw each other's hellos at establish.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_broker_on_a_port_another_broker_holds_fails_to_start_instead_of_sharing_it(bool tlsPortCollides)
+    {
+        var first = EmbeddedOptions(NodeA, NodeB, tls: true);
+        await Track(new EmbeddedMqttBroker(first.EmbeddedBroker, Log.CreateLogger<EmbeddedMqttBroker>())).StartAsync(CancellationToken.None);
+        var second = EmbeddedOptions(NodeB, NodeA, tls: true);
+        if (tlsPortCollides)
+        {
+            second.EmbeddedBroker.Tls.Port = first.EmbeddedBroker.Tls.Port;
+        }
+        else
+        {
+            second.EmbeddedBroker.Port = first.EmbeddedBroker.Port;
+        }
+
+        var broker = Track(new EmbeddedMqttBroker(second.EmbeddedBroker, Log.CreateLogger<EmbeddedMqttBroker>()));
+        var error = await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => broker.StartAsync(CancellationToken.None));
+        Assert.Equal(System.Net.Sockets.SocketError.AddressAlreadyInUse, error.SocketErrorCode);
+        Assert.False(broker.IsRunning);
+    }
+
     private async Task<(MqttPeerLink A, MqttPeerLink B, MqttLinkOptions OptionsA, EmbeddedMqttBroker BrokerB, FrameInbox InboxA, FrameInbox InboxB)> StartPairAsync(bool tls)
     {
         var optionsA = EmbeddedOptions(NodeA, NodeB, tls);
