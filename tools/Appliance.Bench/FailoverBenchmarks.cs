@@ -106,6 +106,10 @@ public static class FailoverBenchmarks
         var pair = await AgentPair.StartEmbeddedAsync();
         await pair.PutHaSettingsAsync(new HaSettings { HeartbeatInterval = heartbeat, PartnerFailoverTimeout = timeout, FencingEnabled = false });
         await pair.SettledAsync(TimeSpan.FromSeconds(60));
+
+        // After a change, silence counts only once the old timeout has passed (the peer may still be on its old
+        // interval): a first sample inside that grace measured the old default, not these settings.
+        await Task.Delay(new HaSettings().PartnerFailoverTimeout);
         return pair;
     }
 
