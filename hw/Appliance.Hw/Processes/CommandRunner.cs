@@ -32,11 +32,14 @@ public sealed record CommandOutcome(
 {
     public bool Succeeded => ExitCode == 0;
 
+    /// <summary>The spec's timeout, for the summary of a killed command (a loaded machine kills it later than that).</summary>
+    public TimeSpan Timeout { get; init; }
+
     /// <summary>One line for history and exception messages.</summary>
     public string Summary => (StartError, TimedOut, ExitCode) switch
     {
         (not null, _, _) => $"did not start: {StartError}",
-        (_, true, _) => $"killed after the {Elapsed.TotalSeconds:0.#} s timeout",
+        (_, true, _) => $"killed at its {Timeout.TotalSeconds:0.#} s timeout (after {Elapsed.TotalSeconds:0.#} s)",
         _ => $"exit code {ExitCode}" + (string.IsNullOrWhiteSpace(StandardError) ? "" : $": {FirstLine(StandardError)}"),
     };
 
@@ -102,7 +105,7 @@ public sealed class ProcessCommandRunner(TimeProvider timeProvider) : ICommandRu
         }
 
         CommandOutcome Outcome(int? exitCode, bool timedOut, string? startError) => new(
-            exitCode, stdout.Text, stderr.Text, timedOut, stdout.Truncated || stderr.Truncated, startError, clock.Elapsed);
+            exitCode, stdout.Text, stderr.Text, timedOut, stdout.Truncated || stderr.Truncated, startError, clock.Elapsed) { Timeout = spec.Timeout };
     }
 
     private static async Task EndDrainAfterExitAsync(int processId, TaskCompletionSource drainEnds, CancellationToken cancellationToken)

@@ -98,7 +98,7 @@ public sealed class TransitionHooksTests : IAsyncLifetime
         Assert.True(result.TimedOut);
         Assert.Null(result.ExitCode);
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(12));
-        Assert.StartsWith($"OnFailoverPending {hook}: killed after the 3", result.Summary, StringComparison.Ordinal);
+        Assert.StartsWith($"OnFailoverPending {hook}: killed at its 3 s timeout (after ", result.Summary, StringComparison.Ordinal);
         foreach (int pid in pids)
         {
             Assert.True(await GoneWithinAsync(pid, TimeSpan.FromSeconds(5)), $"pid {pid} still runs after the hook timeout");
