@@ -38,10 +38,11 @@ public sealed class BmcAgentHealthTests : IDisposable
 
         sim.SetTemperature(30);
         await WaitForHistoryAsync(agent, "info: Inlet Temp back to normal (30 degrees C)");
-        // A recovery is not an alert: after two more refreshes the panel still names a critical event, not "back to normal".
+        // A recovery is not an alert: after two more refreshes the panel still names an alert, not "back to normal" — the
+        // critical event, or a newer warning (on a loaded machine a poll may time out: "BMC not answering" is one).
         await Task.Delay(PanelController.RefreshInterval * 2);
         var afterRecovery = await PanelHealthTextAsync(agent);
-        Assert.Matches(criticalAlert, afterRecovery);
+        Assert.Matches(@"Alert: \d\d-\d\d \d\d:\d\d (critical|warning): ", afterRecovery);
         Assert.DoesNotContain("back to normal", afterRecovery, StringComparison.Ordinal);
         // The agent logs each event too; a critical one at Error level, so nothing else may be an error.
         Assert.Contains(agent.Output, l => l.Contains("Hardware health Critical from Sensor Inlet Temp", StringComparison.Ordinal));
