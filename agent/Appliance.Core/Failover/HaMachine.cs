@@ -666,10 +666,10 @@ public sealed class HaMachine
                     StartFencing(takeover);
                     break;
                 case TakeoverStage.AwaitingDark:
-                    if (State.Peer is { } peer && !peer.HeardAt.IsEmpty && peer.HeardAt.Values.Max() + machine.SilenceTimeout(peer) > Now)
+                    if (State.Peer is { } peer && !peer.HeardAt.IsEmpty && peer.HeardAt.Values.Max() + machine.SilenceTimeout(peer) is var dark && dark > Now)
                     {
                         // Some path heard the peer within the silence timeout (a will ended it early): not dark yet.
-                        State = State with { Takeover = takeover with { WakeAt = peer.HeardAt.Values.Max() + machine.SilenceTimeout(peer) } };
+                        State = State with { Takeover = takeover with { WakeAt = dark } };
                         return;
                     }
 
