@@ -301,7 +301,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     private async Task StartEngineAsync(PairingRecord pairing, CancellationToken cancellationToken)
     {
         ConfigureLink(pairing.PeerHost, pairing.PeerPort, pairId: "p" + pairing.KeyFingerprint, peerNodeId: pairing.PeerNodeId);
-        _link = new MqttPeerLink(_linkOptions, _loggers.CreateLogger<MqttPeerLink>(), _time);
+        _link = new MqttPeerLink(_linkOptions, _broker, _loggers.CreateLogger<MqttPeerLink>(), _time);
         var ports = new HaPorts(_haStore, _link, _ports.Fencer, _ports.SharedAddress, _ports.Services, _ports.Probe, _events);
         _engine = new FailoverEngine(_store.Identity.NodeId, Settings, ports, _time);
         var engine = _engine;

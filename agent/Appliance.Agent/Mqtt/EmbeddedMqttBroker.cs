@@ -1,15 +1,19 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Protocol;
 using MQTTnet.Server;
 
 namespace Appliance.Agent.Mqtt;
 
 /// <summary>
 /// The in-process MQTT broker each agent hosts, so a pair needs no external parts. The peer's link
-/// connects to it (and this agent's own link over loopback). Restartable on the same port.
+/// connects to it; this agent's own link uses it in-process (<see cref="PublishAsync"/>,
+/// <see cref="MessagePublished"/>), without a socket. Restartable on the same port.
 /// </summary>
 public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
 {
@@ -43,6 +47,70 @@ public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
 
     public bool IsRunning => _server?.IsStarted == true;
 
+    /// <summary>Where it listens, for status lines: "127.0.0.1:1883 (plain)".</summary>
+    public string ListenerDescription => _endpoints.ToString();
+
+    /// <summary>
+    /// Every message the broker accepts (client publishes, wills and <see cref="PublishAsync"/>'s own), with topic and
+    /// payload, on the broker's receive thread before it is forwarded; a retained one once it is stored (and only if it
+    /// changed the store), so a reader that subscribes and then reads <see cref="RetainedPayloadAsync"/> misses none.
+    /// The payload is valid only during the call; handlers must copy what they keep and only queue work. Not raised
+    /// once a stop has begun (wills the stop itself causes are the broker going away, not their senders).
+    /// </summary>
+    public event Action<string, ReadOnlySequence<byte>>? MessagePublished;
+
+    /// <summary>Raised with true after the broker started and with false as a stop begins (before clients are dropped).</summary>
+    public event Action<bool>? RunningChanged;
+
+    /// <summary>
+    /// Publishes as if a client had, to every subscriber and the retained store, without a socket: this agent's own
+    /// path to its broker. False when the broker is not running (nothing published).
+    /// </summary>
+    public async Task<bool> PublishAsync(
+        string senderClientId, string topic, byte[] payload, MqttQualityOfServiceLevel qualityOfService, bool retain, CancellationToken cancellationToken)
+    {
+        if (_server is not { IsStarted: true } server)
+        {
+            return false;
+        }
+
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(payload)
+            .WithQualityOfServiceLevel(qualityOfService)
+            .WithRetainFlag(retain)
+            .Build();
+        try
+        {
+            await server.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = senderClientId }, cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when ((ex is InvalidOperationException or ObjectDisposedException) && !ReferenceEquals(_server, server))
+        {
+            // Stopped between the check and the dispatch.
+            return false;
+        }
+    }
+
+    /// <summary>The retained message's payload on <paramref name="topic"/>, or null (none, or the broker is not running).</summary>
+    public async Task<byte[]?> RetainedPayloadAsync(string topic)
+    {
+        if (_server is not { IsStarted: true } server)
+        {
+            return null;
+        }
+
+        try
+        {
+            var retained = await server.GetRetainedMessageAsync(topic);
+            return retained?.Payload.ToArray();
+        }
+        catch (Exception ex) when ((ex is InvalidOperationException or ObjectDisposedException) && !ReferenceEquals(_server, server))
+        {
+            return null;
+        }
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!_options.Enabled)
@@ -69,6 +137,25 @@ public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
                 MqttLinkLog.BrokerClientDisconnected(_logger, e.ClientId, e.DisconnectType);
                 return Task.CompletedTask;
             };
+            // A stopping or replaced server's late wills are not news: the broker went away, not their senders.
+            server.InterceptingPublishAsync += e =>
+            {
+                if (ReferenceEquals(_server, server) && !e.ApplicationMessage.Retain && e.ApplicationMessage.Topic is { } topic)
+                {
+                    MessagePublished?.Invoke(topic, e.ApplicationMessage.Payload);
+                }
+
+                return Task.CompletedTask;
+            };
+            server.RetainedMessageChangedAsync += e =>
+            {
+                if (ReferenceEquals(_server, server) && e.ChangedRetainedMessage is { Topic: { } topic } message)
+                {
+                    MessagePublished?.Invoke(topic, message.Payload);
+                }
+
+                return Task.CompletedTask;
+            };
             try
             {
                 await server.StartAsync();
@@ -81,6 +168,7 @@ public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
 
             _server = server;
             MqttLinkLog.BrokerStarted(_logger, _endpoints);
+            RunningChanged?.Invoke(true);
         }
         finally
         {
@@ -100,6 +188,7 @@ public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
             }
 
             _server = null;
+            RunningChanged?.Invoke(false);
             try
             {
                 await server.StopAsync(new MqttServerStopOptions());

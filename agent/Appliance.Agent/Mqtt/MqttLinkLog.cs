@@ -39,6 +39,12 @@ internal static partial class MqttLinkLog
     [LoggerMessage(EventId = 3110, Level = LogLevel.Error, Message = "MQTT path {Path}: supervision tick failed; retrying on the next tick")]
     public static partial void SupervisionFailed(ILogger logger, string path, Exception exception);
 
+    [LoggerMessage(EventId = 3111, Level = LogLevel.Information, Message = "MQTT path {Path} uses the embedded broker ({Listeners}) in-process, generation {Generation}")]
+    public static partial void LocalPathAttached(ILogger logger, string path, string listeners, long generation);
+
+    [LoggerMessage(EventId = 3112, Level = LogLevel.Warning, Message = "MQTT path {Path} is down: the embedded broker stopped; up again when it restarts")]
+    public static partial void LocalPathLost(ILogger logger, string path);
+
     [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "Embedded MQTT broker listening on {Endpoints}")]
     public static partial void BrokerStarted(ILogger logger, EmbeddedBrokerEndpoints endpoints);
 

@@ -29,6 +29,7 @@ public static class MqttLinkServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedMqttBroker>());
         services.AddSingleton(sp => new MqttPeerLink(
             sp.GetRequiredService<IOptions<MqttLinkOptions>>().Value,
+            sp.GetRequiredService<EmbeddedMqttBroker>(),
             sp.GetRequiredService<ILogger<MqttPeerLink>>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IPeerLink>(sp => sp.GetRequiredService<MqttPeerLink>());

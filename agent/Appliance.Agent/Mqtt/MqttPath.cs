@@ -15,7 +15,7 @@ namespace Appliance.Agent.Mqtt;
 /// the loop pings on every tick and replaces the client when a ping, publish or connect fails.
 /// Reconnecting never happens inside DisconnectedAsync (MQTTnet samples: deadlock risk).
 /// </summary>
-internal sealed class MqttPath : IAsyncDisposable
+internal sealed class MqttPath : IMqttLinkPath
 {
     private readonly MqttPathEndpoint _endpoint;
     private readonly MqttPathCredentials _credentials;

@@ -20,14 +20,15 @@ internal sealed record MqttPathEndpoint(
     public const string LocalPathName = "local";
     public const string PeerPathName = "peer";
 
-    /// <summary>Embedded mode gives "local" (own broker) and "peer" (peer's broker); each external broker adds one.</summary>
+    /// <summary>
+    /// The brokers the link connects to as a client: embedded mode gives "peer" (the peer's broker; the own one,
+    /// "local", is used in-process by <see cref="EmbeddedBrokerPath"/>); each external broker adds one.
+    /// </summary>
     public static IReadOnlyList<MqttPathEndpoint> FromOptions(MqttLinkOptions options)
     {
         var paths = new List<MqttPathEndpoint>();
         if (options.EmbeddedBroker.Enabled)
         {
-            var embedded = options.EmbeddedBroker;
-            paths.Add(new MqttPathEndpoint(LocalPathName, LocalHost(embedded), embedded.Port, new MqttClientTlsFileOptions(), null, null));
             var peer = options.PeerBroker;
             paths.Add(new MqttPathEndpoint(PeerPathName, peer.Host, peer.Port, peer.Tls, peer.Username, peer.PasswordFile));
         }

@@ -5,27 +5,36 @@ using Microsoft.Extensions.Logging;
 namespace Appliance.Agent.Mqtt;
 
 /// <summary>
-/// <see cref="IPeerLink"/> over MQTT: one client per broker path (embedded mode: own broker and the
-/// peer's), publishing on every path and subscribing on every path, so losing one path is not a
-/// failover. Frames from all paths share one bounded queue; duplicates across paths are expected
+/// <see cref="IPeerLink"/> over MQTT: one path per broker (embedded mode: the own broker in-process and
+/// a client of the peer's), publishing on every path and subscribing on every path, so losing one path
+/// is not a failover. Frames from all paths share one bounded queue; duplicates across paths are expected
 /// and dropped by the codec's sequence check. Payloads are opaque signed bytes, never logged.
 /// </summary>
 public sealed class MqttPeerLink : IPeerLink
 {
     private readonly ILogger<MqttPeerLink> _logger;
     private readonly Channel<PeerFrame> _incoming;
-    private readonly List<MqttPath> _paths = [];
+    private readonly List<IMqttLinkPath> _paths = [];
     private long _generation;
     private long _droppedFrames;
     private volatile byte[]? _lastState;
     private int _started;
     private int _disposed;
 
+    /// <param name="options">The link's options.</param>
+    /// <param name="ownBroker">This agent's embedded broker (started by its owner); required when the options enable it.</param>
+    /// <param name="logger">Log of the link and its paths.</param>
+    /// <param name="timeProvider">Timeouts and the paths' supervision.</param>
     /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
-    public MqttPeerLink(MqttLinkOptions options, ILogger<MqttPeerLink> logger, TimeProvider timeProvider)
+    public MqttPeerLink(MqttLinkOptions options, EmbeddedMqttBroker? ownBroker, ILogger<MqttPeerLink> logger, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Validate();
+        var errors = options.Validate().ToList();
+        if (options.EmbeddedBroker.Enabled && ownBroker is null)
+        {
+            errors.Add($"{MqttLinkOptions.SectionName}:EmbeddedBroker:Enabled is true but no embedded broker was given to the link.");
+        }
+
         if (errors.Count > 0)
         {
             throw new ArgumentException("invalid MQTT link options: " + string.Join(" ", errors), nameof(options));
@@ -44,6 +53,11 @@ public sealed class MqttPeerLink : IPeerLink
             () => _lastState,
             OnPathConnected,
             (name, generation) => PathLost?.Invoke(name, generation));
+        if (options.EmbeddedBroker.Enabled)
+        {
+            _paths.Add(new EmbeddedBrokerPath(ownBroker!, options, topics, hooks, logger));
+        }
+
         foreach (var endpoint in MqttPathEndpoint.FromOptions(options))
         {
             _paths.Add(new MqttPath(endpoint, options, topics, hooks, logger, timeProvider));

@@ -14,7 +14,7 @@ public sealed class EmbeddedBrokerLinkTests : MqttLinkTestBase
     [Fact]
     public async Task Nodes_exchange_all_four_channels_over_both_paths()
     {
-        var (a, b, _, _, inboxA, inboxB) = await StartPairAsync(tls: false);
+        var (a, b, _, _, _, inboxA, inboxB) = await StartPairAsync(tls: false);
 
         foreach (var channel in Enum.GetValues<PeerChannel>())
         {
@@ -31,7 +31,7 @@ public sealed class EmbeddedBrokerLinkTests : MqttLinkTestBase
     [Fact]
     public async Task Losing_oneBroker_keeps_frames_flowing_and_the_path_returns_on_restart()
     {
-        var (a, b, _, brokerB, inboxA, inboxB) = await StartPairAsync(tls: false);
+        var (a, b, _, _, brokerB, inboxA, inboxB) = await StartPairAsync(tls: false);
 
         await brokerB.StopAsync(CancellationToken.None);
         await WaitForPathsAsync(a, paths => !paths.Single(p => p.Name == "peer").Connected);
@@ -60,10 +60,46 @@ public sealed class EmbeddedBrokerLinkTests : MqttLinkTestBase
         await inboxB.WaitForAsync(PeerChannel.Events, "event-after-restart", MqttPathEndpoint.LocalPathName);
     }
 
+    /// <summary>
+    /// The local path takes the peer's messages in-process as its own broker accepts them: wills included, and the
+    /// retained state a subscriber would get on SUBSCRIBE (here the peer's will, left before this link started).
+    /// </summary>
+    [Fact]
+    public async Task The_in_process_local_path_delivers_the_peers_will_and_finds_it_retained_when_started_later()
+    {
+        var (a, b, optionsA, brokerA, brokerB, inboxA, _) = await StartPairAsync(tls: false);
+        var bGenerationOnA = b.GetPathStatus().Single(p => p.Name == "peer").Generation;
+
+        await b.DisposeAsync(); // abrupt: no DISCONNECT, so A's broker publishes B's will
+        await inboxA.WaitForAsync(PeerChannel.State, WillText(NodeB, bGenerationOnA), MqttPathEndpoint.LocalPathName);
+
+        await a.DisposeAsync();
+        var restarted = Track(NewLink(optionsA, Log, out var inboxRestarted, brokerA));
+        await Task.Run(() => restarted.StartAsync(WillFor(NodeA), CancellationToken.None));
+        await inboxRestarted.WaitForAsync(PeerChannel.State, WillText(NodeB, bGenerationOnA), MqttPathEndpoint.LocalPathName);
+        Assert.True(brokerB.IsRunning);
+    }
+
+    /// <summary>A planned stop leaves the offline state retained on the own broker, where the peer's client reads it.</summary>
+    [Fact]
+    public async Task A_planned_disconnect_leaves_the_offline_state_on_the_own_broker_for_the_peer()
+    {
+        var (a, b, _, _, _, _, inboxB) = await StartPairAsync(tls: false);
+
+        await a.DisconnectGracefullyAsync(Bytes("a-offline"), CancellationToken.None);
+
+        // Through B's client of A's broker (A injected it there) and through B's broker (A's client published it).
+        await inboxB.WaitForAsync(PeerChannel.State, "a-offline", MqttPathEndpoint.PeerPathName);
+        await inboxB.WaitForAsync(PeerChannel.State, "a-offline", MqttPathEndpoint.LocalPathName);
+        Assert.All(a.GetPathStatus(), p => Assert.False(p.Connected, p.ToString()));
+        Assert.DoesNotContain(inboxB.Frames, f => Text(f).StartsWith("will:", StringComparison.Ordinal));
+        Assert.True(b.GetPathStatus().Single(p => p.Name == "local").Connected);
+    }
+
     [Fact]
     public async Task Tls_endpoint_with_client_certificates_carries_the_peer_path()
     {
-        var (a, b, _, _, _, inboxB) = await StartPairAsync(tls: true);
+        var (a, b, _, _, _, _, inboxB) = await StartPairAsync(tls: true);
 
         await a.PublishAsync(PeerChannel.State, Bytes("a-state-over-tls"), CancellationToken.None);
         await inboxB.WaitForAsync(PeerChannel.State, "a-state-over-tls", MqttPathEndpoint.LocalPathName);
@@ -74,7 +110,7 @@ public sealed class EmbeddedBrokerLinkTests : MqttLinkTestBase
     [Fact]
     public async Task Tls_endpoint_refuses_a_client_without_a_certificate_from_the_pinned_ca()
     {
-        var (_, _, optionsA, _, _, _) = await StartPairAsync(tls: true);
+        var (_, _, optionsA, _, _, _, _) = await StartPairAsync(tls: true);
 
         // A stranger trusting the right CA but presenting no client certificate.
         var stranger = BaseOptions(Pair, "node-x", NodeA);
@@ -121,7 +157,7 @@ public sealed class EmbeddedBrokerLinkTests : MqttLinkTestBase
         Assert.False(broker.IsRunning);
     }
 
-    private async Task<(MqttPeerLink A, MqttPeerLink B, MqttLinkOptions OptionsA, EmbeddedMqttBroker BrokerB, FrameInbox InboxA, FrameInbox InboxB)> StartPairAsync(bool tls)
+    private async Task<(MqttPeerLink A, MqttPeerLink B, MqttLinkOptions OptionsA, EmbeddedMqttBroker BrokerA, EmbeddedMqttBroker BrokerB, FrameInbox InboxA, FrameInbox InboxB)> StartPairAsync(bool tls)
     {
         var optionsA = EmbeddedOptions(NodeA, NodeB, tls);
         var optionsB = EmbeddedOptions(NodeB, NodeA, tls);
@@ -132,13 +168,16 @@ public sealed class EmbeddedBrokerLinkTests : MqttLinkTestBase
         var brokerB = Track(new EmbeddedMqttBroker(optionsB.EmbeddedBroker, Log.CreateLogger<EmbeddedMqttBroker>()));
         await brokerA.StartAsync(CancellationToken.None);
         await brokerB.StartAsync(CancellationToken.None);
-        var a = Track(NewLink(optionsA, Log, out var inboxA));
-        var b = Track(NewLink(optionsB, Log, out var inboxB));
-        await Task.WhenAll(a.StartAsync(WillFor(NodeA), CancellationToken.None), b.StartAsync(WillFor(NodeB), CancellationToken.None));
+        var a = Track(NewLink(optionsA, Log, out var inboxA, brokerA));
+        var b = Track(NewLink(optionsB, Log, out var inboxB, brokerB));
+        // Off xunit's synchronization context, as in the agent (which has none): the paths' supervision loops capture
+        // the context they start on, and xunit's two threads, shared with every test running in parallel, delayed
+        // ping replies past OperationTimeout under load.
+        await Task.Run(() => Task.WhenAll(a.StartAsync(WillFor(NodeA), CancellationToken.None), b.StartAsync(WillFor(NodeB), CancellationToken.None)));
 
         // StartAsync returns after the subscriptions of every path that connected: all of them here.
         Assert.All(a.GetPathStatus().Concat(b.GetPathStatus()), p => Assert.True(p.Connected, p.ToString()));
-        return (a, b, optionsA, brokerB, inboxA, inboxB);
+        return (a, b, optionsA, brokerA, brokerB, inboxA, inboxB);
     }
 
     private MqttLinkOptions EmbeddedOptions(string node, string peer, bool tls)

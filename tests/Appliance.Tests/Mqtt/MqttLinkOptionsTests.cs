@@ -104,21 +104,27 @@ public class MqttLinkOptionsTests
         options.NodeId = "a/b";
         options.PeerBroker.Host = "";
 
-        var ex = Assert.Throws<ArgumentException>(() => new MqttPeerLink(options, NullLogger<MqttPeerLink>.Instance, TimeProvider.System));
+        var ex = Assert.Throws<ArgumentException>(() => new MqttPeerLink(options, null, NullLogger<MqttPeerLink>.Instance, TimeProvider.System));
 
         Assert.Contains("PeerLink:NodeId is 'a/b'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("PeerLink:PeerBroker:Host is ''", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Embedded_mode_yields_local_path_over_loopback_and_peer_path()
+    public void Embedded_mode_connects_as_a_client_only_to_the_peer_broker_the_own_one_is_used_in_process()
     {
         var paths = MqttPathEndpoint.FromOptions(Valid());
 
-        Assert.Collection(
-            paths,
-            local => Assert.Equal(("local", "127.0.0.1", 1883), (local.Name, local.Host, local.Port)),
-            peer => Assert.Equal(("peer", "10.0.0.2", 1883), (peer.Name, peer.Host, peer.Port)));
+        var peer = Assert.Single(paths);
+        Assert.Equal(("peer", "10.0.0.2", 1883), (peer.Name, peer.Host, peer.Port));
+    }
+
+    [Fact]
+    public void Link_constructor_in_embedded_mode_refuses_to_run_without_the_own_broker()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new MqttPeerLink(Valid(), null, NullLogger<MqttPeerLink>.Instance, TimeProvider.System));
+
+        Assert.Contains("PeerLink:EmbeddedBroker:Enabled is true but no embedded broker was given", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -45,13 +45,13 @@ internal static class MqttLinkTestKit
 
     public static string Text(PeerFrame frame) => Encoding.UTF8.GetString(frame.Payload.Span);
 
-    public static MqttPeerLink NewLink(MqttLinkOptions options, RecordingLog log) =>
-        new(options, log.CreateLogger<MqttPeerLink>(), TimeProvider.System);
+    /// <summary>A link; in embedded mode on <paramref name="ownBroker"/>, the node's started broker.</summary>
+    public static MqttPeerLink NewLink(MqttLinkOptions options, RecordingLog log, EmbeddedMqttBroker? ownBroker = null) =>
+        new(options, ownBroker, log.CreateLogger<MqttPeerLink>(), TimeProvider.System);
 
-
-    public static MqttPeerLink NewLink(MqttLinkOptions options, RecordingLog log, out FrameInbox inbox)
+    public static MqttPeerLink NewLink(MqttLinkOptions options, RecordingLog log, out FrameInbox inbox, EmbeddedMqttBroker? ownBroker = null)
     {
-        var link = NewLink(options, log);
+        var link = NewLink(options, log, ownBroker);
         inbox = new FrameInbox(link);
         return link;
     }
