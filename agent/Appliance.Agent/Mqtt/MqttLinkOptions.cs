@@ -5,7 +5,7 @@ namespace Appliance.Agent.Mqtt;
 
 /// <summary>
 /// Configuration of the MQTT peer link (section <see cref="SectionName"/>). By default each agent
-/// hosts an embedded broker and connects to it ("local" path) and to the peer's ("peer" path);
+/// hosts an embedded broker, uses it in-process ("local" path) and connects to the peer's ("peer" path);
 /// <see cref="ExternalBrokers"/> adds one path per external broker (Mosquitto, EMQX …).
 /// </summary>
 public sealed partial class MqttLinkOptions
