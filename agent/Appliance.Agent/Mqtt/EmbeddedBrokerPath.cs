@@ -8,8 +8,8 @@ namespace Appliance.Agent.Mqtt;
 /// The "local" path in embedded mode: this agent's own broker used in-process. Publishing injects into the
 /// broker and the peer's publishes (and its wills) are taken as the broker accepts them, so a heartbeat costs
 /// no loopback socket hops (four per message through a client of our own broker: a third of the agent's thread
-/// wake-ups at 10 Hz). A will on this path would be moot: the process that could die is the broker's own. Up while the
-/// broker runs; a broker restart is a reconnect (new generation, our retained state published again).
+/// wake-ups at 10 Hz). A will on this path would be moot: the process that could die is the broker's own. Up
+/// while the broker runs; a broker restart is a reconnect (new generation, our retained state published again).
 /// </summary>
 internal sealed class EmbeddedBrokerPath : IMqttLinkPath
 {
@@ -51,7 +51,7 @@ internal sealed class EmbeddedBrokerPath : IMqttLinkPath
                     _generation,
                     null,
                     Math.Max(0, _attachments - 1),
-                    up ? null : "embedded broker not running");
+                    up ? null : _closed ? "closed by the link" : "embedded broker not running");
             }
         }
     }
