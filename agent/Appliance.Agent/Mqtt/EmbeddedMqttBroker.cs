@@ -85,9 +85,8 @@ public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
             await server.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = senderClientId }, cancellationToken);
             return true;
         }
-        catch (Exception ex) when ((ex is InvalidOperationException or ObjectDisposedException) && !ReferenceEquals(_server, server))
+        catch (Exception ex) when (StoppedMeanwhile(ex, server))
         {
-            // Stopped between the check and the dispatch.
             return false;
         }
     }
@@ -105,11 +104,15 @@ public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
             var retained = await server.GetRetainedMessageAsync(topic);
             return retained?.Payload.ToArray();
         }
-        catch (Exception ex) when ((ex is InvalidOperationException or ObjectDisposedException) && !ReferenceEquals(_server, server))
+        catch (Exception ex) when (StoppedMeanwhile(ex, server))
         {
             return null;
         }
     }
+
+    /// <summary>The server was stopped (or replaced) between the caller's running check and its call into it.</summary>
+    private bool StoppedMeanwhile(Exception ex, MqttServer server) =>
+        (ex is InvalidOperationException or ObjectDisposedException) && !ReferenceEquals(_server, server);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
