@@ -233,7 +233,8 @@ public sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
         var builder = new MqttServerOptionsBuilder()
             .WithDefaultEndpoint()
             .WithDefaultEndpointPort(_options.Port)
-            .WithPersistentSessions(false);
+            .WithPersistentSessions(false)
+            .WithoutPacketFragmentation();
 
         // With TLS on, the plain listener serves only this agent's own loopback path.
         var (plainV4, plainV6) = _options.Tls.Enabled

@@ -106,7 +106,8 @@ internal sealed class MqttPathCredentials : IDisposable
             .WithCleanStart(true)
             .WithSessionExpiryInterval(0)
             .WithKeepAlivePeriod(options.KeepAlive)
-            .WithTimeout(options.ConnectTimeout);
+            .WithTimeout(options.ConnectTimeout)
+            .WithoutPacketFragmentation();
 
         if (!string.IsNullOrEmpty(_endpoint.Username) && !string.IsNullOrEmpty(_endpoint.PasswordFile))
         {

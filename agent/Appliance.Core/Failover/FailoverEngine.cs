@@ -61,6 +61,15 @@ public sealed class FailoverEngine : IAsyncDisposable
 
     /// <summary>Timers take at most about 49 days; a later wake is re-armed when this one fires.</summary>
     private static readonly TimeSpan MaxTimerDue = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Added to every wait. System timers count whole milliseconds (a due time is truncated) on a coarse clock
+    /// (4 ms on a HZ=250 Linux kernel), so a timer armed for exactly the remaining time often fired up to 4 ms early;
+    /// the loop then found nothing due and re-armed for the rest, several times per wake — at 10 Hz a third of the
+    /// loop's iterations and their timer-thread round trips. Waking this much late costs nothing the settings can
+    /// express (the shortest PartnerFailoverTimeout is 300 ms).
+    /// </summary>
+    private static readonly TimeSpan TimerSlack = TimeSpan.FromMilliseconds(5);
     private ITimer? _wakeTimer;
     private long _armedWakeTicks = long.MinValue;
     private int _pumping;
@@ -258,7 +267,7 @@ public sealed class FailoverEngine : IAsyncDisposable
         }
 
         ArmWakeTimer(wakeAt, now);
-        Volatile.Write(ref _waitingUntilTicks, wakeAt.Ticks);
+        Volatile.Write(ref _waitingUntilTicks, wakeAt == TimeSpan.MaxValue ? long.MaxValue : (wakeAt + TimerSlack).Ticks); // it fires no earlier
         try
         {
             while (await reader.WaitToReadAsync(cancellationToken))
@@ -285,7 +294,9 @@ public sealed class FailoverEngine : IAsyncDisposable
         }
 
         _wakeTimer ??= _time.CreateTimer(static engine => ((FailoverEngine)engine!).OnWakeTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        TimeSpan due = wakeAt == TimeSpan.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(Math.Min((wakeAt - now).Ticks, MaxTimerDue.Ticks));
+        TimeSpan due = wakeAt == TimeSpan.MaxValue
+            ? Timeout.InfiniteTimeSpan
+            : TimeSpan.FromMilliseconds(Math.Ceiling(TimeSpan.FromTicks(Math.Min((wakeAt - now).Ticks, MaxTimerDue.Ticks)).TotalMilliseconds)) + TimerSlack;
         Volatile.Write(ref _armedWakeTicks, wakeAt.Ticks);
         _wakeTimer.Change(due, Timeout.InfiniteTimeSpan);
     }
