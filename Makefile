@@ -29,7 +29,7 @@ clean:
 -include images/image.mk
 
 # Figures are for the agent that ships (images/publish.sh: trimmed, ReadyToRun); RSS also for the build
-# output. One figure: make bench BENCH_ARGS="--only rss" (ready, rss, commits, failover, fencing, panel).
+# output. One figure: make bench BENCH_ARGS="--only rss" (ready, rss, commits, failover, sigkill, heartbeat-cpu, mqtt-floor, pair-cpu, starvation, fencing, panel).
 bench: test-deps build
 	images/publish.sh .bench/publish
 	APPLIANCE_AGENT_EXE=.bench/publish/agent/appliance-agent $(DOTNET) tools/Appliance.Bench/bin/$(CONFIG)/net10.0/appliance-bench.dll $(BENCH_ARGS)

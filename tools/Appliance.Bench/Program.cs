@@ -2,12 +2,17 @@ using Appliance.Bench;
 using Appliance.Tests.Fixtures;
 
 // Figures go to the README's performance section with this command line (make bench).
-// --only NAME[,NAME]: ready, rss, commits, failover, sigkill, heartbeat-cpu, pair-cpu, starvation, fencing, panel.
+// --only NAME[,NAME]: ready, rss, commits, failover, sigkill, heartbeat-cpu, mqtt-floor, pair-cpu, starvation, fencing, panel.
 // --runs N (failover runs), --window SECONDS (CPU windows), --soak (10 min of full CPU for false failovers).
 // APPLIANCE_AGENT_EXE (set by `make bench` to the agent images/publish.sh ships) selects the binary every figure runs.
+if (args.FirstOrDefault() == MqttFloorBenchmark.NodeArgument)
+{
+    return await MqttFloorBenchmark.RunNodeAsync(args); // a child of the mqtt-floor figure
+}
+
 var quick = args.Contains("--quick");
 var only = Option("--only")?.Split(',');
-string[] figures = ["ready", "rss", "commits", "failover", "sigkill", "heartbeat-cpu", "pair-cpu", "starvation", "fencing", "panel"];
+string[] figures = ["ready", "rss", "commits", "failover", "sigkill", "heartbeat-cpu", "mqtt-floor", "pair-cpu", "starvation", "fencing", "panel"];
 if (only?.Except(figures).ToArray() is { Length: > 0 } unknown)
 {
     Console.Error.WriteLine($"appliance-bench: --only {string.Join(',', unknown)}: unknown figure (allowed: {string.Join(", ", figures)})");
@@ -47,7 +52,7 @@ if (Runs("commits"))
     await AgentBenchmarks.DurableCommitsAsync(TimeSpan.FromSeconds(quick ? 3 : 10));
 }
 
-if (Runs("failover") || Runs("sigkill") || Runs("heartbeat-cpu") || Runs("pair-cpu") || Runs("starvation"))
+if (Runs("failover") || Runs("sigkill") || Runs("heartbeat-cpu") || Runs("mqtt-floor") || Runs("pair-cpu") || Runs("starvation"))
 {
     Report.Section("failover (two agents, embedded brokers, loopback)");
 }
@@ -71,6 +76,11 @@ if (Runs("failover") || Runs("starvation"))
 if (Runs("heartbeat-cpu"))
 {
     await FailoverBenchmarks.HeartbeatCpuOnlyAsync(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), cpuWindow, "heartbeat CPU at 10 Hz (one agent)", "target ≤ 2 %");
+}
+
+if (Runs("mqtt-floor"))
+{
+    await MqttFloorBenchmark.RunAsync(cpuWindow);
 }
 
 if (Runs("pair-cpu"))
