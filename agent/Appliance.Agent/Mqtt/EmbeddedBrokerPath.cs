@@ -36,7 +36,7 @@ internal sealed class EmbeddedBrokerPath : IMqttLinkPath
 
     public string Name => MqttPathEndpoint.LocalPathName;
 
-    /// <summary>LastOkPing stays null: there is no connection to ping, the path is up exactly while the broker runs.</summary>
+    /// <summary>LastCheckedAlive stays null: there is no connection to check, the path is up exactly while the broker runs.</summary>
     public MqttPathStatus Status
     {
         get

@@ -33,7 +33,7 @@ internal sealed class MqttPath : IMqttLinkPath
     private Func<long, ReadOnlyMemory<byte>>? _willPayload;
     private Task _loop = Task.CompletedTask;
     private long _generation;
-    private long _lastOkPingUnixMs;
+    private long _lastCheckedAliveUnixMs;
     private int _successfulConnects;
     private int _disposed;
     private volatile string? _lastError;
@@ -57,13 +57,13 @@ internal sealed class MqttPath : IMqttLinkPath
         get
         {
             var connection = _connection;
-            var lastPing = Interlocked.Read(ref _lastOkPingUnixMs);
+            var lastAlive = Interlocked.Read(ref _lastCheckedAliveUnixMs);
             return new MqttPathStatus(
                 _endpoint.Name,
                 _endpoint.ToString(),
                 connection is { IsBroken: false },
                 connection?.Generation ?? Interlocked.Read(ref _generation),
-                lastPing == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(lastPing),
+                lastAlive == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(lastAlive),
                 Math.Max(0, Volatile.Read(ref _successfulConnects) - 1),
                 _lastError);
         }
@@ -256,9 +256,12 @@ internal sealed class MqttPath : IMqttLinkPath
 
             if (reason is null)
             {
-                if (await PingAsync(connection, stop))
+                // The peer's messages arriving on this connection prove it alive as well as a PINGRESP would (at a
+                // 100 ms heartbeat the ping was a sixth of the path's traffic); a quiet connection is pinged.
+                if (_time.GetElapsedTime(connection.LastHeardTimestamp) < _options.ReconnectInterval
+                    || await PingAsync(connection, stop))
                 {
-                    Interlocked.Exchange(ref _lastOkPingUnixMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
+                    Interlocked.Exchange(ref _lastCheckedAliveUnixMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
                     return;
                 }
 
@@ -313,7 +316,11 @@ internal sealed class MqttPath : IMqttLinkPath
 
         var client = new MqttClientFactory().CreateMqttClient();
         var connection = new Connection(client, generation);
-        client.ApplicationMessageReceivedAsync += e => OnMessageReceived(e);
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            connection.MarkHeard(_time.GetTimestamp());
+            return OnMessageReceived(e);
+        };
         client.DisconnectedAsync += e =>
         {
             // Only flag it and tell the engine (a lost path is no longer evidence the peer is alive);
@@ -363,7 +370,7 @@ internal sealed class MqttPath : IMqttLinkPath
 
         _connection = connection;
         _lastError = null;
-        Interlocked.Exchange(ref _lastOkPingUnixMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        Interlocked.Exchange(ref _lastCheckedAliveUnixMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
         var connects = Interlocked.Increment(ref _successfulConnects);
         MqttLinkLog.PathConnected(_logger, Name, _endpoint, _clientId, generation);
         if (connects > 1 && _hooks.LastState() is { } lastState)
@@ -457,6 +464,13 @@ internal sealed class MqttPath : IMqttLinkPath
         public bool IsBroken => _brokenReason is not null;
 
         public void MarkBroken(string reason) => Interlocked.CompareExchange(ref _brokenReason, reason, null);
+
+        /// <summary>When a message last arrived on this connection (a TimeProvider timestamp; 0 = never).</summary>
+        public long LastHeardTimestamp => Interlocked.Read(ref _lastHeardTimestamp);
+
+        public void MarkHeard(long timestamp) => Interlocked.Exchange(ref _lastHeardTimestamp, timestamp);
+
+        private long _lastHeardTimestamp;
     }
 }
 
