@@ -57,6 +57,64 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         Assert.True(_a.Engine.Snapshot.LoopIterations >= iterations + 20, $"{_a.Engine.Snapshot.LoopIterations - iterations} loop iterations in 20 s");
     }
 
+    /// <summary>
+    /// Real timers fire up to a coarse-clock tick (4 ms at HZ=250) before the stopwatch reaches their time. A loop
+    /// that armed for exactly the remaining time woke once early, found nothing due and armed again: at 10 Hz a third
+    /// of its iterations were such empty ticks. Stepped 1 ms at a time, A's loop must turn once per own heartbeat and
+    /// once per frame (two paths), not once more per heartbeat.
+    /// </summary>
+    [Fact]
+    public async Task A_timer_firing_a_few_milliseconds_early_costs_no_extra_loop_iteration()
+    {
+        var time = new FakeTimeProvider(_time.GetUtcNow());
+        var early = new EarlyFiringTimeProvider(time, TimeSpan.FromMilliseconds(4));
+        var aToB = Channel.CreateBounded<PeerFrame>(64);
+        var bToA = Channel.CreateBounded<PeerFrame>(64);
+        var a = new Side("node-a", "node-b", new MemoryLink(bToA.Reader, aToB.Writer), early);
+        var b = new Side("node-b", "node-a", new MemoryLink(aToB.Reader, bToA.Writer), early);
+        await using var engineA = a.Engine;
+        await using var engineB = b.Engine;
+        await engineA.StartAsync(CancellationToken.None);
+        await engineB.StartAsync(CancellationToken.None);
+        var fast = Settings with { HeartbeatInterval = TimeSpan.FromMilliseconds(100), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(300) };
+        await Task.WhenAll(engineA.ApplySettingsAsync(fast, CancellationToken.None), engineB.ApplySettingsAsync(fast, CancellationToken.None));
+
+        async Task Step(TimeSpan by)
+        {
+            bool Idle() => engineA.IsIdle && engineB.IsIdle && aToB.Reader.Count == 0 && bToA.Reader.Count == 0;
+            var patience = System.Diagnostics.Stopwatch.StartNew();
+            while (!(Idle() && await Task.Delay(1).ContinueWith(_ => Idle(), TaskScheduler.Default)))
+            {
+                Assert.True(patience.Elapsed < TimeSpan.FromSeconds(20), "engine loops never went idle");
+                await Task.Delay(1);
+            }
+
+            time.Advance(by);
+        }
+
+        for (int i = 0; i < 600 && !(engineA.Snapshot.Role == HaRole.Active && engineB.Snapshot.PeerRole == HaRole.Active); i++)
+        {
+            await Step(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.Equal(HaRole.Active, engineA.Snapshot.Role);
+        for (int ms = 0; ms < 1000; ms++)
+        {
+            await Step(TimeSpan.FromMilliseconds(1)); // let the old interval's deadlines pass
+        }
+
+        long before = engineA.Snapshot.LoopIterations;
+        for (int ms = 0; ms < 1000; ms++)
+        {
+            await Step(TimeSpan.FromMilliseconds(1));
+        }
+
+        // One virtual second at 100 ms: 10 ticks of A and 2 × 10 frames from B; the early wakes made it about 40.
+        long iterations = engineA.Snapshot.LoopIterations - before;
+        Assert.InRange(iterations, 25, 33);
+        Assert.Equal(HaRole.Passive, engineB.Snapshot.Role);
+    }
+
     [Fact]
     public async Task Operator_commands_return_the_reason_they_were_refused()
     {
