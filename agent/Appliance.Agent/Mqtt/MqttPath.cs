@@ -256,8 +256,8 @@ internal sealed class MqttPath : IMqttLinkPath
 
             if (reason is null)
             {
-                // The peer's messages arriving on this connection prove it alive as well as a PINGRESP would (at a
-                // 100 ms heartbeat the ping was a sixth of the path's traffic); a quiet connection is pinged.
+                // The peer's messages arriving on this connection prove it alive as well as a PINGRESP would, and
+                // spare both agents a round trip per check; only a connection quiet for a whole interval is pinged.
                 if (_time.GetElapsedTime(connection.LastHeardTimestamp) < _options.ReconnectInterval
                     || await PingAsync(connection, stop))
                 {
