@@ -107,6 +107,7 @@ internal sealed class MqttPath : IMqttLinkPath
         try
         {
             var result = await connection.Client.PublishAsync(message, linked.Token);
+            connection.MarkSent(_time.GetTimestamp());
             if (result.IsSuccess)
             {
                 return true;
@@ -256,9 +257,11 @@ internal sealed class MqttPath : IMqttLinkPath
 
             if (reason is null)
             {
-                // The peer's messages arriving on this connection prove it alive as well as a PINGRESP would, and
-                // spare both agents a round trip per check; only a connection quiet for a whole interval is pinged.
-                if (_time.GetElapsedTime(connection.LastHeardTimestamp) < _options.ReconnectInterval
+                // Traffic both ways within the interval proves the connection alive as well as a PINGREQ/PINGRESP
+                // would and spares both agents that round trip. A side that only listens still pings: the broker's
+                // keep-alive must hear from us, and MQTTnet's own keep-alive ping leaves a thin margin under load.
+                if ((_time.GetElapsedTime(connection.LastHeardTimestamp) < _options.ReconnectInterval
+                        && _time.GetElapsedTime(connection.LastSentTimestamp) < _options.ReconnectInterval)
                     || await PingAsync(connection, stop))
                 {
                     Interlocked.Exchange(ref _lastCheckedAliveUnixMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
@@ -468,9 +471,15 @@ internal sealed class MqttPath : IMqttLinkPath
         /// <summary>When a message last arrived on this connection (a TimeProvider timestamp; 0 = never).</summary>
         public long LastHeardTimestamp => Interlocked.Read(ref _lastHeardTimestamp);
 
+        /// <summary>When a publish on this connection last completed (a TimeProvider timestamp; 0 = never).</summary>
+        public long LastSentTimestamp => Interlocked.Read(ref _lastSentTimestamp);
+
         public void MarkHeard(long timestamp) => Interlocked.Exchange(ref _lastHeardTimestamp, timestamp);
 
+        public void MarkSent(long timestamp) => Interlocked.Exchange(ref _lastSentTimestamp, timestamp);
+
         private long _lastHeardTimestamp;
+        private long _lastSentTimestamp;
     }
 }
 

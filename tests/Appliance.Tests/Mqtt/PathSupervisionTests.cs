@@ -11,13 +11,13 @@ using static Appliance.Tests.Mqtt.MqttLinkTestKit;
 namespace Appliance.Tests.Mqtt;
 
 /// <summary>
-/// The path supervision checks each connection every ReconnectInterval (200 ms here). Messages heard on the
-/// connection are the proof of life; only a quiet connection costs a PINGREQ. Counted at a real MQTTnet broker.
+/// The path supervision checks each connection every ReconnectInterval (200 ms here). Heartbeats both ways on the
+/// connection are the proof of life; a quiet connection costs a PINGREQ. Counted at a real MQTTnet broker.
 /// </summary>
 public sealed class PathSupervisionTests
 {
     [Fact]
-    public async Task A_quiet_connection_is_pinged_and_one_carrying_the_peers_messages_is_not()
+    public async Task A_quiet_connection_is_pinged_and_one_carrying_heartbeats_both_ways_is_not()
     {
         var port = FreePort.Tcp();
         var pingsFromNodeA = 0;
@@ -62,6 +62,7 @@ public sealed class PathSupervisionTests
             for (var n = 0; !stop.IsCancellationRequested; n++)
             {
                 await peer.PublishStringAsync(MqttTopics.Topic(pairId, NodeB, PeerChannel.Heartbeat), $"hb-{n}");
+                await link.PublishAsync(PeerChannel.Heartbeat, Bytes($"a-{n}"), CancellationToken.None);
                 await Task.Delay(20);
             }
         });
