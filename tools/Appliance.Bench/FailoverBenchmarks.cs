@@ -113,24 +113,9 @@ public static class FailoverBenchmarks
         return pair;
     }
 
-    /// <summary>
-    /// Two windows: right after the pair settled (includes the JIT's tier-up of the code paths the heartbeats
-    /// just started using) and from 60 s after settling, as the idle-CPU figure, which is the steady cost.
-    /// </summary>
-    private static async Task HeartbeatCpuAsync(AgentPair pair, TimeSpan cpuWindow, string label, string target)
-    {
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        var first = await ProcStat.CpuPercentAsync(pair.A.Pid, cpuWindow);
-        Report.Line(label, string.Create(CultureInfo.InvariantCulture, $"{first:F2} % of one core over {cpuWindow.TotalSeconds:F0} s right after settling"), "");
-        var steadyFrom = TimeSpan.FromSeconds(60) - TimeSpan.FromSeconds(3) - cpuWindow;
-        if (steadyFrom > TimeSpan.Zero)
-        {
-            await Task.Delay(steadyFrom);
-        }
-
-        var steady = await ProcStat.CpuPercentAsync(pair.A.Pid, cpuWindow);
-        Report.Line(label, string.Create(CultureInfo.InvariantCulture, $"{steady:F2} % of one core over {cpuWindow.TotalSeconds:F0} s from 60 s after settling"), target);
-    }
+    /// <summary>CPU of agent A: right after the pair settled and from 60 s after, the steady cost.</summary>
+    private static Task HeartbeatCpuAsync(AgentPair pair, TimeSpan cpuWindow, string label, string target) =>
+        ProcStat.FirstAndSteadyCpuAsync(pair.A.Pid, TimeSpan.FromSeconds(3), cpuWindow, label, "settling", target);
 
     /// <summary>Fencing time (power-off confirmed) against a real ipmi_sim, median of <paramref name="runs"/>.</summary>
     public static async Task FencingAsync(int runs)

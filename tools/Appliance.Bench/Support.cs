@@ -28,6 +28,26 @@ public static class ProcStat
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 
+    /// <summary>
+    /// Two CPU windows of <paramref name="pid"/>, both reported: from <paramref name="startAfter"/> after
+    /// <paramref name="since"/> (includes the JIT's tier-up of the code paths just started) and from 60 s after it,
+    /// the steady cost, judged against <paramref name="target"/>.
+    /// </summary>
+    public static async Task FirstAndSteadyCpuAsync(int pid, TimeSpan startAfter, TimeSpan window, string label, string since, string target)
+    {
+        await Task.Delay(startAfter);
+        var first = await CpuPercentAsync(pid, window);
+        Report.Line(label, string.Create(CultureInfo.InvariantCulture, $"{first:F2} % of one core over {window.TotalSeconds:F0} s right after {since}"), "");
+        var steadyFrom = TimeSpan.FromSeconds(60) - startAfter - window;
+        if (steadyFrom > TimeSpan.Zero)
+        {
+            await Task.Delay(steadyFrom);
+        }
+
+        var steady = await CpuPercentAsync(pid, window);
+        Report.Line(label, string.Create(CultureInfo.InvariantCulture, $"{steady:F2} % of one core over {window.TotalSeconds:F0} s from 60 s after {since}"), target);
+    }
+
     /// <summary>CPU used by <paramref name="pid"/> over <paramref name="window"/>, in % of one core.</summary>
     public static async Task<double> CpuPercentAsync(int pid, TimeSpan window)
     {

@@ -79,18 +79,8 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         var fast = Settings with { HeartbeatInterval = TimeSpan.FromMilliseconds(100), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(300) };
         await Task.WhenAll(engineA.ApplySettingsAsync(fast, CancellationToken.None), engineB.ApplySettingsAsync(fast, CancellationToken.None));
 
-        async Task Step(TimeSpan by)
-        {
-            bool Idle() => engineA.IsIdle && engineB.IsIdle && aToB.Reader.Count == 0 && bToA.Reader.Count == 0;
-            var patience = System.Diagnostics.Stopwatch.StartNew();
-            while (!(Idle() && await Task.Delay(1).ContinueWith(_ => Idle(), TaskScheduler.Default)))
-            {
-                Assert.True(patience.Elapsed < TimeSpan.FromSeconds(20), "engine loops never went idle");
-                await Task.Delay(1);
-            }
-
-            time.Advance(by);
-        }
+        Task Step(TimeSpan by) => AdvanceWhenIdleAsync(
+            time, by, () => engineA.IsIdle && engineB.IsIdle && aToB.Reader.Count == 0 && bToA.Reader.Count == 0);
 
         for (int i = 0; i < 600 && !(engineA.Snapshot.Role == HaRole.Active && engineB.Snapshot.PeerRole == HaRole.Active); i++)
         {
@@ -241,17 +231,19 @@ public sealed class FailoverEngineTests : IAsyncDisposable
     /// Advances virtual time only once both loops are parked and no frame is in flight, so a busy
     /// machine can never make virtual heartbeats look late.
     /// </summary>
-    private async Task StepAsync()
+    private Task StepAsync() => AdvanceWhenIdleAsync(
+        _time, TimeSpan.FromMilliseconds(100), () => _a.Engine.IsIdle && _b.Engine.IsIdle && _aToB.Reader.Count == 0 && _bToA.Reader.Count == 0);
+
+    private static async Task AdvanceWhenIdleAsync(FakeTimeProvider time, TimeSpan by, Func<bool> idle)
     {
-        bool Idle() => _a.Engine.IsIdle && _b.Engine.IsIdle && _aToB.Reader.Count == 0 && _bToA.Reader.Count == 0;
         var patience = System.Diagnostics.Stopwatch.StartNew();
-        while (!(Idle() && await Task.Delay(1).ContinueWith(_ => Idle(), TaskScheduler.Default)))
+        while (!(idle() && await Task.Delay(1).ContinueWith(_ => idle(), TaskScheduler.Default)))
         {
             Assert.True(patience.Elapsed < TimeSpan.FromSeconds(20), "engine loops never went idle");
             await Task.Delay(1);
         }
 
-        _time.Advance(TimeSpan.FromMilliseconds(100));
+        time.Advance(by);
     }
 
     private static List<string> Locked(List<string> list)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Appliance.Agent.Mqtt;
 using Appliance.Core.Ports;
