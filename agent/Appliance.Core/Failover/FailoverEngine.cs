@@ -58,6 +58,10 @@ public sealed class FailoverEngine : IAsyncDisposable
     private long[]? _liveGenerations;
     private long _iterations;
     private long _waitingUntilTicks = long.MinValue;
+    private bool _inSlowStep;
+
+    /// <summary>What heartbeats say while the decision being applied moves the IP or services (see HeartbeatingAsync).</summary>
+    private HaState _announcedWhileActing;
 
     /// <summary>Timers take at most about 49 days; a later wake is re-armed when this one fires.</summary>
     private static readonly TimeSpan MaxTimerDue = TimeSpan.FromDays(30);
@@ -91,6 +95,7 @@ public sealed class FailoverEngine : IAsyncDisposable
         _origin = time.GetTimestamp();
         _bootId = Guid.NewGuid().ToString("N");
         _state = HaState.Initial(nodeId);
+        _announcedWhileActing = _state;
         _snapshot = BuildSnapshot();
     }
 
@@ -106,7 +111,9 @@ public sealed class FailoverEngine : IAsyncDisposable
     /// virtual time only once every earlier step has been processed.
     /// </summary>
     internal bool IsIdle =>
-        Monotonic.Ticks < Volatile.Read(ref _waitingUntilTicks) && _inputs.Reader.Count == 0 && Volatile.Read(ref _pumping) == 0;
+        Monotonic.Ticks < Volatile.Read(ref _waitingUntilTicks)
+        && (_inputs.Reader.Count == 0 || Volatile.Read(ref _inSlowStep)) // queued frames wait for the step anyway
+        && Volatile.Read(ref _pumping) == 0;
 
     /// <summary>Faults if the loop dies; the host should treat that as fatal (watchdog stops being fed).</summary>
     public Task Completion => _loop;
@@ -413,6 +420,8 @@ public sealed class FailoverEngine : IAsyncDisposable
             return;
         }
 
+        // A demotion is not announced before its services are down; a promotion is, once persisted.
+        _announcedWhileActing = _state.Role == HaRole.Active && decision.State.Role != HaRole.Active ? _state : decision.State;
         _state = decision.State;
         var published = false;
         foreach (HaEffect effect in decision.Effects.Where(e => e is not HaEffect.PersistState))
@@ -448,23 +457,23 @@ public sealed class FailoverEngine : IAsyncDisposable
                 await _inputs.Writer.WriteAsync(new Work(new HaInput.SyncCompleted(true, "no data mirror configured")), cancellationToken);
                 break;
             case HaEffect.ReleaseSharedIp:
-                await Survive("release shared IP", now, () => _ports.SharedAddress.ReleaseAsync(cancellationToken));
+                await Survive("release shared IP", now, () => HeartbeatingAsync(() => _ports.SharedAddress.ReleaseAsync(cancellationToken), cancellationToken));
                 break;
             case HaEffect.TakeSharedIp:
-                await Survive("take shared IP", now, () => _ports.SharedAddress.TakeAsync(cancellationToken));
+                await Survive("take shared IP", now, () => HeartbeatingAsync(() => _ports.SharedAddress.TakeAsync(cancellationToken), cancellationToken));
                 break;
             case HaEffect.StopServices:
-                await Survive("stop services", now, async () =>
+                await Survive("stop services", now, () => HeartbeatingAsync(async () =>
                 {
                     await _ports.Services.StopAsync(cancellationToken);
                     if (!await _ports.Services.VerifyStoppedAsync(cancellationToken))
                     {
                         throw new InvalidOperationException("a managed service is still running after stop");
                     }
-                });
+                }, cancellationToken));
                 break;
             case HaEffect.StartServices:
-                await Survive("start services", now, () => _ports.Services.StartAsync(cancellationToken));
+                await Survive("start services", now, () => HeartbeatingAsync(() => _ports.Services.StartAsync(cancellationToken), cancellationToken));
                 break;
             case HaEffect.RunConnectivityProbes:
                 IReadOnlyList<ConnectivityTarget> targets = _machine.Settings.ParsedTargets();
@@ -517,9 +526,54 @@ public sealed class FailoverEngine : IAsyncDisposable
             return; // unpaired: there is no pair to tell, and nothing to sign with
         }
 
-        HaState s = _state;
-        var draft = new OutgoingMessage(PeerMessageKind.Event, s.Role, s.Epoch, s.HoldsSharedIp, s.Suspended, s.ShuttingDown, s.PairedAt);
-        _outbox.Writer.TryWrite((PeerChannel.Events, _codec.Encode(ToMessage(draft, _time.GetUtcNow()) with { Event = peerEvent })));
+        _outbox.Writer.TryWrite((PeerChannel.Events, _codec.Encode(ToMessage(Draft(PeerMessageKind.Event, _state), _time.GetUtcNow()) with { Event = peerEvent })));
+    }
+
+    private static OutgoingMessage Draft(PeerMessageKind kind, HaState s) =>
+        new(kind, s.Role, s.Epoch, s.HoldsSharedIp, s.Suspended, s.ShuttingDown, s.PairedAt);
+
+    /// <summary>
+    /// Runs a step that can take long (a unit may take its whole start timeout) while heartbeats keep going out on
+    /// the usual interval: the loop is busy, and a silence longer than PartnerFailoverTimeout would make the peer
+    /// promote beside this node. They announce <see cref="_announcedWhileActing"/>. Frames that arrive meanwhile
+    /// wait in the input queue.
+    /// </summary>
+    private async Task HeartbeatingAsync(Func<Task> step, CancellationToken cancellationToken)
+    {
+        Task work = step();
+        if (work.IsCompleted || _codec is null || _announcedWhileActing.Role == HaRole.Off)
+        {
+            await work;
+            return;
+        }
+
+        using var stopDelay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Volatile.Write(ref _inSlowStep, true);
+        try
+        {
+            while (true)
+            {
+                TimeSpan interval = _machine.Settings.HeartbeatInterval;
+                Task delay = Task.Delay(interval, _time, stopDelay.Token);
+                Volatile.Write(ref _waitingUntilTicks, (Monotonic + interval).Ticks);
+                if (await Task.WhenAny(work, delay) == work)
+                {
+                    break;
+                }
+
+                Volatile.Write(ref _waitingUntilTicks, long.MinValue);
+                await delay; // rethrows a cancellation of the engine
+                _outbox.Writer.TryWrite((PeerChannel.Heartbeat, _codec.Encode(ToMessage(Draft(PeerMessageKind.Heartbeat, _announcedWhileActing), _time.GetUtcNow()))));
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _waitingUntilTicks, long.MinValue);
+            Volatile.Write(ref _inSlowStep, false);
+            await stopDelay.CancelAsync();
+        }
+
+        await work;
     }
 
     private async Task SendFramesAsync(CancellationToken cancellationToken)

@@ -273,8 +273,8 @@ public sealed class HaMachine
             }
 
             // Whatever ran before the restart, start clean: nothing served until this node wins again.
-            Effects.Add(new HaEffect.ReleaseSharedIp());
             Effects.Add(new HaEffect.StopServices());
+            Effects.Add(new HaEffect.ReleaseSharedIp());
             if (persisted.Role != HaRole.Passive)
             {
                 Effects.Add(new HaEffect.PersistState(State.ToPersisted("restart: start Passive until the peer is heard")));
@@ -791,8 +791,8 @@ public sealed class HaMachine
             HaRole from = State.Role;
             State = State with { Role = to, HoldsSharedIp = false, Syncing = false, Takeover = null };
             Effects.Add(new HaEffect.PersistState(State.ToPersisted(cause)));
-            Effects.Add(new HaEffect.ReleaseSharedIp());
             Effects.Add(new HaEffect.StopServices());
+            Effects.Add(new HaEffect.ReleaseSharedIp());
             Effects.Add(new HaEffect.RecordHistory(new HaTransition(from, to, State.Epoch, cause)));
             Effects.Add(new HaEffect.Notify(HaEventKind.RoleChanged, $"{from} → {to} (epoch {State.Epoch}): {cause}"));
             PublishState();

@@ -97,7 +97,7 @@ public abstract record HaEffect
 {
     /// <summary>
     /// Fixed execution order: persist first (durable before anything acts), then fence, sync,
-    /// shared IP, services, probes, history, publish, notify, reply.
+    /// services stopped, shared IP, services started, probes, history, publish, notify, reply.
     /// </summary>
     public abstract int Order { get; }
 
@@ -109,11 +109,12 @@ public abstract record HaEffect
     /// <summary>Long-running: pull data from the old Active while refusing clients; feeds <see cref="HaInput.SyncCompleted"/>.</summary>
     public sealed record SyncPull : HaEffect { public override int Order => 2; }
 
-    public sealed record ReleaseSharedIp : HaEffect { public override int Order => 3; }
+    /// <summary>Demotion is promotion reversed: the services stop (and drain) while the address still reaches them.</summary>
+    public sealed record StopServices : HaEffect { public override int Order => 3; }
 
-    public sealed record TakeSharedIp : HaEffect { public override int Order => 4; }
+    public sealed record ReleaseSharedIp : HaEffect { public override int Order => 4; }
 
-    public sealed record StopServices : HaEffect { public override int Order => 5; }
+    public sealed record TakeSharedIp : HaEffect { public override int Order => 5; }
 
     public sealed record StartServices : HaEffect { public override int Order => 6; }
 

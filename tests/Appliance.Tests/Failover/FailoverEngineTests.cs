@@ -44,6 +44,31 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         Assert.Equal(HaRole.Active, _a.Store.State.Role);
     }
 
+    /// <summary>
+    /// A unit may take its whole start timeout (90 s by default). The loop waits for it, and without heartbeats
+    /// meanwhile the Passive saw the new Active fall silent after PartnerFailoverTimeout and promoted beside it.
+    /// </summary>
+    [Fact]
+    public async Task A_slow_service_start_does_not_silence_the_new_Active()
+    {
+        var startHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _a.Host.StartGate = startHeld.Task;
+        await StartBothAsync();
+        await Until(() => Locked(_a.Log).Contains("services starting"));
+
+        for (var step = 0; step < 100; step++) // 10 s, over three times the 3 s PartnerFailoverTimeout
+        {
+            await StepAsync();
+            Assert.Equal(HaRole.Passive, _b.Engine.Snapshot.Role);
+        }
+
+        Assert.Equal(HaRole.Active, _b.Engine.Snapshot.PeerRole); // announced once persisted, before the services are up
+        startHeld.SetResult();
+        await Until(() => _a.Engine.Snapshot.Role == HaRole.Active && Locked(_a.Log).Contains("services start"));
+        Assert.Equal(HaRole.Passive, _b.Engine.Snapshot.Role);
+        Assert.Equal(_a.Engine.Snapshot.Epoch, _b.Engine.Snapshot.PeerEpoch);
+    }
+
     [Fact]
     public async Task A_settled_pair_keeps_heartbeating_when_timers_fire_early()
     {
@@ -260,8 +285,8 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         {
             Link = link;
             Store = new MemoryStore(new HaPersistedState(HaRole.Passive, 0, peer, false, time.GetUtcNow(), "paired"), new PairKeyRing(Key), Log);
-            var host = new RecordingHost(Log);
-            var ports = new HaPorts(Store, link, new UnusedFencer(), host, host, new UnusedProbe(), new EventLog(Events));
+            Host = new RecordingHost(Log);
+            var ports = new HaPorts(Store, link, new UnusedFencer(), Host, Host, new UnusedProbe(), new EventLog(Events));
             Engine = new FailoverEngine(id, Settings, ports, time);
         }
 
@@ -272,6 +297,8 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         public MemoryLink Link { get; }
 
         public MemoryStore Store { get; }
+
+        public RecordingHost Host { get; }
 
         public FailoverEngine Engine { get; }
     }
@@ -349,7 +376,19 @@ public sealed class FailoverEngineTests : IAsyncDisposable
 
         public Task ReleaseAsync(CancellationToken cancellationToken) => Record("ip release", () => IsHeld = false);
 
-        public Task StartAsync(CancellationToken cancellationToken) => Record("services start", () => _running = true);
+        /// <summary>When set, a start is logged as "services starting" and completes only with this task.</summary>
+        public Task? StartGate { get; set; }
+
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (StartGate is { } gate)
+            {
+                await Record("services starting", () => { });
+                await gate.WaitAsync(cancellationToken);
+            }
+
+            await Record("services start", () => _running = true);
+        }
 
         public Task StopAsync(CancellationToken cancellationToken) => Record("services stop", () => _running = false);
 

@@ -347,7 +347,7 @@ public class HaMachineTests
         IReadOnlyList<HaEffect> effects = node.Hear(HaRole.Active, node.State.Epoch + 1);
 
         Assert.Equal(HaRole.Passive, node.State.Role);
-        Assert.StartsWith("PersistState, ReleaseSharedIp, StopServices, RecordHistory", Describe(effects), StringComparison.Ordinal);
+        Assert.StartsWith("PersistState, StopServices, ReleaseSharedIp, RecordHistory", Describe(effects), StringComparison.Ordinal);
     }
 
     [Fact]
