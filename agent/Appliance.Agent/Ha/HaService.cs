@@ -77,6 +77,9 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     /// <summary>The engine loop died: fatal, the main loop stops feeding the watchdog.</summary>
     public bool EngineFaulted => _engine?.Completion.IsFaulted == true;
 
+    /// <summary>See <see cref="FailoverEngine.LoopOverdue"/>; zero while unpaired.</summary>
+    public TimeSpan EngineLoopOverdue => _engine?.LoopOverdue ?? TimeSpan.Zero;
+
     public HaSettings Settings =>
         _store.ReadSetting(SettingsKey) is { } json
             ? JsonSerializer.Deserialize(json, HaStoreJson.Default.HaSettings)!

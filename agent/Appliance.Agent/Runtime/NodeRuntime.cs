@@ -40,7 +40,7 @@ public sealed class NodeRuntime
 
     public long Epoch => _ha.Snapshot?.Epoch ?? _ha.Persisted.Epoch;
 
-    /// <summary>Healthy unless the main loop stalled, the engine died, or the pair is in conflict; one human line.</summary>
+    /// <summary>Healthy unless the main loop or the engine's loop stalled, the engine died, services failed, or the pair is in conflict; one human line.</summary>
     public (bool Healthy, string Message) CheckHealth()
     {
         var (healthy, message) = Evaluate(_progress);
@@ -52,6 +52,11 @@ public sealed class NodeRuntime
         if (_ha.EngineFaulted)
         {
             return (false, "failover engine stopped: see the journal");
+        }
+
+        if (_ha.EngineLoopOverdue is var overdue && overdue > StallThreshold)
+        {
+            return (false, string.Create(CultureInfo.InvariantCulture, $"failover engine loop stalled for {overdue.TotalSeconds:F1} s"));
         }
 
         if (_ha.ServicesProblem is { } problem)

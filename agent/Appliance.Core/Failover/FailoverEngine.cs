@@ -59,6 +59,7 @@ public sealed class FailoverEngine : IAsyncDisposable
     private long _iterations;
     private long _waitingUntilTicks = long.MinValue;
     private bool _inSlowStep;
+    private long _lastTurnTicks;
 
     /// <summary>What heartbeats say while the decision being applied moves the IP or services (see HeartbeatingAsync).</summary>
     private HaState _announcedWhileActing;
@@ -114,6 +115,22 @@ public sealed class FailoverEngine : IAsyncDisposable
         Monotonic.Ticks < Volatile.Read(ref _waitingUntilTicks)
         && (_inputs.Reader.Count == 0 || Volatile.Read(ref _inSlowStep)) // queued frames wait for the step anyway
         && Volatile.Read(ref _pumping) == 0;
+
+    /// <summary>
+    /// How long the loop has been overdue: neither parked until a time still to come (its timer, or the next
+    /// heartbeat of a slow step) nor turning. A loop blocked on something that never returns, or starved of CPU,
+    /// grows this; an idle one at a 130 s heartbeat does not. Zero before the loop runs.
+    /// </summary>
+    public TimeSpan LoopOverdue
+    {
+        get
+        {
+            long lastTurn = Volatile.Read(ref _lastTurnTicks);
+            long waitingUntil = Volatile.Read(ref _waitingUntilTicks);
+            long now = Monotonic.Ticks;
+            return lastTurn == 0 || now < waitingUntil ? TimeSpan.Zero : TimeSpan.FromTicks(now - Math.Max(lastTurn, waitingUntil));
+        }
+    }
 
     /// <summary>Faults if the loop dies; the host should treat that as fatal (watchdog stops being fed).</summary>
     public Task Completion => _loop;
@@ -226,6 +243,7 @@ public sealed class FailoverEngine : IAsyncDisposable
     private async Task RunLoopAsync(CancellationToken cancellationToken)
     {
         ChannelReader<Work> reader = _inputs.Reader;
+        Volatile.Write(ref _lastTurnTicks, Monotonic.Ticks);
         while (!cancellationToken.IsCancellationRequested)
         {
             TimeSpan now = Monotonic;
@@ -252,6 +270,7 @@ public sealed class FailoverEngine : IAsyncDisposable
             }
 
             Interlocked.Increment(ref _iterations);
+            Volatile.Write(ref _lastTurnTicks, Monotonic.Ticks);
             Volatile.Write(ref _snapshot, BuildSnapshot());
         }
     }
@@ -705,7 +724,6 @@ public sealed class FailoverEngine : IAsyncDisposable
             state.PendingReason,
             state.PathsUpSorted,
             Interlocked.Read(ref _iterations),
-            _time.GetUtcNow(),
             state.Peer?.Timing);
     }
 

@@ -181,5 +181,4 @@ public sealed record HaSnapshot(
     string? PendingReason,
     ImmutableArray<string> PathsUp,
     long LoopIterations,
-    DateTimeOffset LoopProgressAt,
     PeerTiming? PeerTiming);

@@ -154,6 +154,36 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         Assert.Contains(Locked(_b.Events), e => e.StartsWith("PeerLost: node-a silent on every path", StringComparison.Ordinal));
     }
 
+    /// <summary>/check_health reports a loop that hangs (here on a save that never returns), not one that is parked.</summary>
+    [Fact]
+    public async Task A_loop_stuck_on_a_save_shows_as_overdue_and_a_parked_one_does_not()
+    {
+        await StartBothAsync();
+        await Until(() => _b.Engine.Snapshot.PeerRole == HaRole.Active);
+        var saveHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _b.Store.SaveGate = saveHeld.Task;
+
+        _a.Link.Silenced = true; // B will decide to promote and persist that first
+        for (var step = 0; _b.Store.SavesWaiting == 0; step++)
+        {
+            Assert.True(step < 100, "B never started to save");
+            await AdvanceWhenIdleAsync(_time, TimeSpan.FromMilliseconds(100), () => _a.Engine.IsIdle && (_b.Engine.IsIdle || _b.Store.SavesWaiting > 0));
+        }
+
+        for (var step = 0; step < 100; step++)
+        {
+            await AdvanceWhenIdleAsync(_time, TimeSpan.FromMilliseconds(100), () => _a.Engine.IsIdle);
+        }
+
+        Assert.InRange(_b.Engine.LoopOverdue, TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(11));
+        await AdvanceWhenIdleAsync(_time, TimeSpan.Zero, () => _a.Engine.IsIdle);
+        Assert.Equal(TimeSpan.Zero, _a.Engine.LoopOverdue); // parked on its timer, though its last turn was a while ago
+
+        saveHeld.SetResult();
+        await Until(() => _b.Engine.Snapshot.Role == HaRole.Active);
+        Assert.Equal(TimeSpan.Zero, _b.Engine.LoopOverdue);
+    }
+
     [Fact]
     public async Task A_state_that_cannot_be_saved_blocks_every_other_effect()
     {
@@ -338,13 +368,27 @@ public sealed class FailoverEngineTests : IAsyncDisposable
 
         public bool FailSaves { get; set; }
 
+        /// <summary>When set, a save waits for this task (a disk that hangs).</summary>
+        public Task? SaveGate { get; set; }
+
+        public int SavesWaiting => Volatile.Read(ref _savesWaiting);
+
+        private int _savesWaiting;
+
         public Task<HaPersistedState> LoadAsync(CancellationToken cancellationToken) => Task.FromResult(State);
 
-        public Task SaveAsync(HaPersistedState state, CancellationToken cancellationToken)
+        public async Task SaveAsync(HaPersistedState state, CancellationToken cancellationToken)
         {
             if (FailSaves)
             {
                 throw new IOException("disk full");
+            }
+
+            if (SaveGate is { } gate)
+            {
+                Interlocked.Increment(ref _savesWaiting);
+                await gate.WaitAsync(cancellationToken);
+                Interlocked.Decrement(ref _savesWaiting);
             }
 
             lock (log)
@@ -353,7 +397,6 @@ public sealed class FailoverEngineTests : IAsyncDisposable
             }
 
             State = state;
-            return Task.CompletedTask;
         }
 
         public Task<PairKeyRing?> LoadKeysAsync(CancellationToken cancellationToken) => Task.FromResult(Keys);
