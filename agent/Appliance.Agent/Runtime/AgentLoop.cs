@@ -19,8 +19,14 @@ public sealed partial class AgentLoop(
     {
         using var timer = new PeriodicTimer(notifications.LoopTick, time);
         var lastStatus = "";
+        var rejections = new RejectionReport();
         do
         {
+            if (rejections.Next(ha.Rejections) is { } rejected)
+            {
+                LogRejections(logger, rejected.Suspicious ? LogLevel.Warning : LogLevel.Information, rejected.Line);
+            }
+
             var status = runtime.StatusLine;
             if (status != lastStatus)
             {
@@ -37,6 +43,9 @@ public sealed partial class AgentLoop(
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
+
+    [LoggerMessage(Message = "{Rejections}")]
+    private static partial void LogRejections(ILogger logger, LogLevel level, string rejections);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Status: {Status}")]
     private static partial void LogStatus(ILogger logger, string status);
