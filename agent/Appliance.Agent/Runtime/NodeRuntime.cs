@@ -64,8 +64,26 @@ public sealed class NodeRuntime
             return (false, "managed services: " + problem); // an event, not a role change
         }
 
-        return _ha.Snapshot is { Conflict: { } conflict } ? (false, "HA conflict: " + conflict) : (true, "OK");
+        return _ha.Snapshot switch
+        {
+            { Conflict: { } conflict } => (false, "HA conflict: " + conflict),
+            { } snapshot when PassiveNotSynced(snapshot) is { } why => (false, "Passive and not synced: " + why),
+            _ => (true, "OK"),
+        };
     }
+
+    /// <summary>
+    /// A Passive is a standby only while it hears the Active and, with a data mirror, has applied what the Active
+    /// announces; a load balancer must not count it as one otherwise.
+    /// </summary>
+    internal static string? PassiveNotSynced(HaSnapshot snapshot) => snapshot switch
+    {
+        { Role: not HaRole.Passive } => null,
+        { PeerReachable: false } => "the peer is not heard",
+        { MirrorPosition: { } own, PeerMirrorPosition: { } active } when own < active =>
+            string.Create(CultureInfo.InvariantCulture, $"mirror at {own}, the Active's at {active}"),
+        _ => null,
+    };
 
     internal static (bool Healthy, string Message) Evaluate(LoopProgress progress)
     {

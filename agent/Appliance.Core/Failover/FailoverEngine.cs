@@ -724,6 +724,8 @@ public sealed class FailoverEngine : IAsyncDisposable
             state.PendingReason,
             state.PathsUpSorted,
             Interlocked.Read(ref _iterations),
+            _ports.Mirror?.Position,
+            state.Peer?.MirrorPosition,
             state.Peer?.Timing);
     }
 

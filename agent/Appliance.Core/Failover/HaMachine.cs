@@ -359,6 +359,7 @@ public sealed class HaMachine
                     HoldsSharedIp = message.HoldsSharedIp,
                     Suspended = message.Suspended,
                     PairedAt = message.PairedAt,
+                    MirrorPosition = message.MirrorPosition,
                     Generation = Math.Max(peer.Generation, message.ConnectionGeneration),
                     LiveGenerations = message.LiveGenerations is { } live ? [.. live] : [],
                     Timing = PeerTiming.AnnouncedBy(message) ?? peer.Timing,

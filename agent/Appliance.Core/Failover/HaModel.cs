@@ -181,4 +181,6 @@ public sealed record HaSnapshot(
     string? PendingReason,
     ImmutableArray<string> PathsUp,
     long LoopIterations,
+    long? MirrorPosition,
+    long? PeerMirrorPosition,
     PeerTiming? PeerTiming);

@@ -51,6 +51,9 @@ public sealed record PeerView
     public bool Suspended { get; init; }
     public DateTimeOffset PairedAt { get; init; }
 
+    /// <summary>The peer's announced data-mirror position (what it has applied).</summary>
+    public long MirrorPosition { get; init; }
+
     /// <summary>Highest connection generation the peer announced in this boot.</summary>
     public long Generation { get; init; }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 
 namespace Appliance.Tests.Fixtures;
@@ -103,7 +104,10 @@ public sealed class AgentProcess : IAsyncDisposable
         _process.BeginErrorReadLine();
     }
 
-    /// <summary>Waits until the local socket accepts connections and /check_health answers.</summary>
+    /// <summary>
+    /// Waits until the local socket accepts connections and /check_health answers, healthy or not: a paired node
+    /// still looking for its peer is up but answers 500 (Passive and not synced).
+    /// </summary>
     public async Task WaitReadyAsync(TimeSpan? timeout = null)
     {
         var deadline = Stopwatch.StartNew();
@@ -119,7 +123,7 @@ public sealed class AgentProcess : IAsyncDisposable
             try
             {
                 using var response = await http.GetAsync(new Uri("check_health", UriKind.Relative));
-                if (response.IsSuccessStatusCode && File.Exists(SocketPath))
+                if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.InternalServerError && File.Exists(SocketPath))
                 {
                     return;
                 }
