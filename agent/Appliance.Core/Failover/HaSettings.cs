@@ -104,7 +104,8 @@ public sealed record HaSettings
     /// <summary>After the Active announces a graceful reboot, the Passive holds off this long (appliance guide).</summary>
     public TimeSpan RebootBlackoutWindow { get; init; } = TimeSpan.FromMinutes(14);
 
-    public FailoverMode Mode { get; init; } = FailoverMode.Automatic;
+    /// <summary>The name; "Mode", its name before, is still read (<see cref="HaSettingsJson"/>).</summary>
+    public FailoverMode FailoverMode { get; init; } = FailoverMode.Automatic;
 
     /// <summary>"host" (ICMP) or "host:port" (TCP); an empty list disables the isolation check.</summary>
     public IReadOnlyList<string> ConnectivityTestTargets { get; init; } = [];
@@ -160,7 +161,7 @@ public sealed record HaSettings
         Durations.Select(d => KeyValuePair.Create(d.Field, $"{Bound(d.Min)} – {Bound(d.Max)} as a duration \"hh:mm:ss[.fff]\""))
             .Concat(new Dictionary<string, string>
             {
-                [nameof(Mode)] = string.Join(" | ", Enum.GetNames<FailoverMode>()),
+                [nameof(FailoverMode)] = string.Join(" | ", Enum.GetNames<FailoverMode>()),
                 [nameof(FencingUnconfirmed)] = string.Join(" | ", Enum.GetNames<FencingUnconfirmedPolicy>()),
                 [nameof(FencingEnabled)] = "true | false",
                 [nameof(ConnectivityTestTargets)] = $"a list of 0 – {MaxConnectivityTargets} entries, each {TargetForm}",
@@ -189,9 +190,9 @@ public sealed record HaSettings
             errors.Add($"{nameof(PartnerFailoverTimeout)}={Show(PartnerFailoverTimeout)} must exceed {nameof(HeartbeatInterval)}={Show(HeartbeatInterval)}");
         }
 
-        if (!Enum.IsDefined(Mode))
+        if (!Enum.IsDefined(FailoverMode))
         {
-            errors.Add($"{nameof(Mode)}={Mode} is not allowed: allowed {Accepted(nameof(Mode))}");
+            errors.Add($"{nameof(FailoverMode)}={FailoverMode} is not allowed: allowed {Accepted(nameof(FailoverMode))}");
         }
 
         if (!Enum.IsDefined(FencingUnconfirmed))

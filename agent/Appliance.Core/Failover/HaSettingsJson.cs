@@ -5,18 +5,30 @@ using System.Text.Json.Serialization.Metadata;
 namespace Appliance.Core.Failover;
 
 /// <summary>
-/// Reads HA settings as a user wrote them (API body, <c>appliancectl ha settings --set</c>). System.Text.Json alone
+/// Reads HA settings as a user wrote them (API body, <c>appliancectl ha settings --set</c>) or an older agent stored them. System.Text.Json alone
 /// stops at a bad value with a message about CLR types (the API turned it into an empty 400) and silently drops a
 /// misspelt name; here every refusal names the field as written and what it accepts, worded as
 /// <see cref="HaSettings.Validate"/>'s errors.
 /// </summary>
 public static class HaSettingsJson
 {
-    /// <summary>The setting <paramref name="name"/> names in <paramref name="typeInfo"/> (any case); null when none.</summary>
-    public static JsonPropertyInfo? Find(string name, JsonTypeInfo<HaSettings> typeInfo) =>
-        typeInfo.Properties.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+    /// <summary>Former names still accepted, so bodies, scripts and stored settings written with them keep working.</summary>
+    private static readonly Dictionary<string, string> FormerNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Mode"] = nameof(HaSettings.FailoverMode),
+    };
 
-    /// <summary>The settings in <paramref name="body"/>, or false and one line naming the first bad field and what it accepts.</summary>
+    /// <summary>The setting <paramref name="name"/> names in <paramref name="typeInfo"/> (any case, or a former name); null when none.</summary>
+    public static JsonPropertyInfo? Find(string name, JsonTypeInfo<HaSettings> typeInfo)
+    {
+        var current = FormerNames.GetValueOrDefault(name) ?? name;
+        return typeInfo.Properties.FirstOrDefault(p => string.Equals(p.Name, current, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>
+    /// The settings in <paramref name="body"/> (a field left out takes its default), or false and one line naming the
+    /// first bad field and what it accepts.
+    /// </summary>
     public static bool TryRead(JsonNode? body, JsonTypeInfo<HaSettings> typeInfo, out HaSettings? settings, out string? error)
     {
         settings = null;
@@ -26,7 +38,10 @@ public static class HaSettingsJson
             return false;
         }
 
-        var canonical = new JsonObject();
+        // A field left out takes its declared default. Deserializing the body alone would not do that: the generated
+        // creator of this init-only record sets every property it has, so a missing duration became 0 and a missing
+        // list null (a partial PUT was a 500).
+        var canonical = JsonSerializer.SerializeToNode(new HaSettings(), typeInfo)!.AsObject();
         var writtenAs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in given)
         {

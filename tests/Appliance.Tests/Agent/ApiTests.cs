@@ -176,6 +176,19 @@ public class ApiTests(RunningAgent running) : IClassFixture<RunningAgent>
     }
 
     [Fact]
+    public async Task Ha_settings_take_the_mode_as_FailoverMode_or_Mode_and_show_it_as_failoverMode()
+    {
+        using var local = _agent.CreateLocalClient();
+        foreach (var (name, mode) in new[] { ("FailoverMode", "Medium"), ("Mode", "Automatic"), ("Mode", "Medium"), ("FailoverMode", "Automatic") })
+        {
+            using var content = new StringContent($$"""{"{{name}}":"{{mode}}","fencingEnabled":false}""", Encoding.UTF8, "application/json");
+            using var response = await local.PutAsync(new Uri("api/v1/ha/settings", UriKind.Relative), content);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains($"\"failoverMode\":\"{mode}\"", await local.GetStringAsync(new Uri("api/v1/ha/settings", UriKind.Relative)), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Unix_socket_is_mode_0660()
     {
         await Task.Yield();

@@ -99,10 +99,14 @@ public static class HaCommand
         return command;
     }
 
-    /// <summary>Applies KEY=VALUE pairs through the settings' JSON form, so every setting is reachable by its own name.</summary>
+    /// <summary>
+    /// Applies KEY=VALUE pairs through the settings' JSON form, so every setting is reachable by its own name (any case,
+    /// or a former name such as Mode) and a bad value gets the agent's own wording of what the field accepts.
+    /// </summary>
     internal static HaSettings Apply(HaSettings settings, IEnumerable<string> assignments)
     {
-        var node = JsonSerializer.SerializeToNode(settings, ApiJsonContext.Default.HaSettings)!.AsObject();
+        var typeInfo = ApiJsonContext.Default.HaSettings;
+        var node = JsonSerializer.SerializeToNode(settings, typeInfo)!.AsObject();
         foreach (var assignment in assignments)
         {
             var eq = assignment.IndexOf('=', StringComparison.Ordinal);
@@ -113,25 +117,18 @@ public static class HaCommand
 
             var name = assignment[..eq].Trim();
             var value = assignment[(eq + 1)..].Trim();
-            var key = node.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase))
+            var property = HaSettingsJson.Find(name, typeInfo)
                 ?? throw new AgentCommandException($"--set {name}: unknown setting; known: {string.Join(", ", node.Select(p => p.Key))}");
-            node[key] = node[key] switch
+            node[property.Name] = property.PropertyType switch
             {
-                JsonArray => new JsonArray(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => (JsonNode)JsonValue.Create(v)).ToArray()),
-                JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => JsonValue.Create(ParseBool(name, value)),
-                JsonValue v when v.TryGetValue<string>(out var text) && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out _) => JsonValue.Create(ParseDuration(name, value).ToString("c", CultureInfo.InvariantCulture)),
+                var t when t == typeof(IReadOnlyList<string>) => new JsonArray(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => (JsonNode)JsonValue.Create(v)).ToArray()),
+                var t when t == typeof(bool) => JsonValue.Create(ParseBool(name, value)),
+                var t when t == typeof(TimeSpan) => JsonValue.Create(ParseDuration(name, value).ToString("c", CultureInfo.InvariantCulture)),
                 _ => value.Length == 0 ? null : JsonValue.Create(value),
             };
         }
 
-        try
-        {
-            return node.Deserialize(ApiJsonContext.Default.HaSettings)!;
-        }
-        catch (JsonException e)
-        {
-            throw new AgentCommandException($"--set: {e.Message}");
-        }
+        return HaSettingsJson.TryRead(node, typeInfo, out var applied, out var error) ? applied! : throw new AgentCommandException($"--set: {error}");
     }
 
     internal static TimeSpan ParseDuration(string name, string value)
