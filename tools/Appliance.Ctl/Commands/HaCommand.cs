@@ -70,7 +70,7 @@ public static class HaCommand
     {
         var set = new Option<string[]>("--set")
         {
-            Description = "KEY=VALUE, repeatable; durations as 1s, 300ms, 14m, 2h or 00:00:03; lists comma-separated",
+            Description = "KEY=VALUE, repeatable; durations as 1s, 300ms, 14min, 14m, 2h or 00:00:03; lists comma-separated",
             AllowMultipleArgumentsPerToken = true,
         };
         var command = new Command("settings", "Show the failover settings, or change them with --set") { set, CtlCommand.Json };
@@ -138,7 +138,8 @@ public static class HaCommand
             return exact;
         }
 
-        (string Suffix, double Scale)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
+        // "min" is how the agent prints minutes (HaSettings.Show: 50ms, 3s, 14min): what it prints must read back.
+        (string Suffix, double Scale)[] units = [("ms", 1), ("min", 60_000), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
         foreach (var (suffix, scale) in units)
         {
             if (value.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
@@ -148,7 +149,7 @@ public static class HaCommand
             }
         }
 
-        throw new AgentCommandException($"--set {name}={value}: not a duration (e.g. 300ms, 3s, 14m, 2h, 00:00:03)");
+        throw new AgentCommandException($"--set {name}={value}: not a duration (e.g. 300ms, 3s, 14min, 14m, 2h, 00:00:03)");
     }
 
     private static bool ParseBool(string name, string value) => bool.TryParse(value, out var b)
