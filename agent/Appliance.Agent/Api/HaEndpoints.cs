@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Appliance.Agent.Ha;
 using Appliance.Agent.Hosting;
 using Appliance.Agent.Store;
@@ -27,12 +29,28 @@ public static class HaEndpoints
 
         ha.MapGet("/settings", (HaService service) => Results.Json(service.Settings, ApiJsonContext.Default.HaSettings));
 
-        ha.MapPut("/settings", async (HaSettings settings, HaService service, AgentStore store, AgentOptions options, CancellationToken ct) =>
+        // The body is read here, not bound: a value of the wrong kind gets the same clear 400 as a value out of range.
+        ha.MapPut("/settings", async (HttpRequest request, HaService service, AgentStore store, AgentOptions options, CancellationToken ct) =>
         {
-            var errors = await service.UpdateSettingsAsync(settings, options.Ha.FencingConfigured, ct);
+            JsonNode? body;
+            try
+            {
+                body = await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
+            }
+            catch (JsonException e)
+            {
+                return Refused($"the body is not JSON: {e.Message}");
+            }
+
+            if (!HaSettingsJson.TryRead(body, ApiJsonContext.Default.HaSettings, out var settings, out var invalid))
+            {
+                return Refused(invalid!);
+            }
+
+            var errors = await service.UpdateSettingsAsync(settings!, options.Ha.FencingConfigured, ct);
             if (errors.Count > 0)
             {
-                return Results.Json(new ApiError(string.Join("; ", errors)), ApiJsonContext.Default.ApiError, statusCode: StatusCodes.Status400BadRequest);
+                return Refused(string.Join("; ", errors));
             }
 
             var id = store.AppendHistory("settings", "HA settings changed", "api");

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Appliance.Agent.Hosting;
 using Appliance.Agent.Mqtt;
 using Appliance.Agent.Store;
@@ -80,10 +81,11 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     /// <summary>See <see cref="FailoverEngine.LoopOverdue"/>; zero while unpaired.</summary>
     public TimeSpan EngineLoopOverdue => _engine?.LoopOverdue ?? TimeSpan.Zero;
 
+    /// <summary>The stored settings, read as user input is: a store written before FailoverMode was renamed keeps its Mode.</summary>
     public HaSettings Settings =>
-        _store.ReadSetting(SettingsKey) is { } json
-            ? JsonSerializer.Deserialize(json, HaStoreJson.Default.HaSettings)!
-            : new HaSettings { FencingEnabled = false };
+        _store.ReadSetting(SettingsKey) is not { } json ? new HaSettings { FencingEnabled = false }
+        : HaSettingsJson.TryRead(JsonNode.Parse(json), HaStoreJson.Default.HaSettings, out var settings, out var error) ? settings!
+        : throw new InvalidDataException($"stored HA settings are unreadable: {error}");
 
     public PairingRecord? Pairing =>
         _store.ReadSetting(PairingKey) is { } json ? JsonSerializer.Deserialize(json, HaStoreJson.Default.PairingRecord) : null;

@@ -421,7 +421,7 @@ public sealed class HaMachine
         private void ReactToPeer()
         {
             PeerView peer = State.Peer!;
-            bool keepMediumPending = _s.Mode == FailoverMode.Medium && State.Role == HaRole.FailoverPending && peer.Role != HaRole.Active;
+            bool keepMediumPending = _s.FailoverMode == FailoverMode.Medium && State.Role == HaRole.FailoverPending && peer.Role != HaRole.Active;
             if (State.Takeover is { } takeover && State.Role != HaRole.Active && machine.PeerReachable(State, Now) && !keepMediumPending)
             {
                 State = State with { Takeover = null, PendingReason = null };
@@ -482,7 +482,7 @@ public sealed class HaMachine
             }
             else if (State.Role == HaRole.Passive && wins)
             {
-                if (_s.Mode == FailoverMode.Medium && by == "automatic")
+                if (_s.FailoverMode == FailoverMode.Medium && by == "automatic")
                 {
                     EnterPending($"{cause}; Medium mode: waiting for operator failover-now", cause, operatorOverride: false);
                 }
@@ -521,7 +521,7 @@ public sealed class HaMachine
 
         private void AfterProbes(Takeover takeover)
         {
-            if (_s.Mode == FailoverMode.Medium && !takeover.OperatorOverride)
+            if (_s.FailoverMode == FailoverMode.Medium && !takeover.OperatorOverride)
             {
                 EnterPending($"{takeover.Cause}; Medium mode: waiting for operator failover-now", takeover.Cause, operatorOverride: false);
                 return;
@@ -680,7 +680,7 @@ public sealed class HaMachine
                     Effects.Add(new HaEffect.Notify(HaEventKind.FailoverPending, $"still pending: {State.PendingReason}"));
                     PublishState();
                     State = State with { LastAnnouncedAt = Now };
-                    if (_s.FencingEnabled && _s.Mode == FailoverMode.Automatic)
+                    if (_s.FencingEnabled && _s.FailoverMode == FailoverMode.Automatic)
                     {
                         StartFencing(takeover); // BMCs come back; retry at each re-announcement
                     }

@@ -104,7 +104,8 @@ public sealed record HaSettings
     /// <summary>After the Active announces a graceful reboot, the Passive holds off this long (appliance guide).</summary>
     public TimeSpan RebootBlackoutWindow { get; init; } = TimeSpan.FromMinutes(14);
 
-    public FailoverMode Mode { get; init; } = FailoverMode.Automatic;
+    /// <summary>The issue's name; "Mode", its name before, is still read (<see cref="HaSettingsJson"/>).</summary>
+    public FailoverMode FailoverMode { get; init; } = FailoverMode.Automatic;
 
     /// <summary>"host" (ICMP) or "host:port" (TCP); an empty list disables the isolation check.</summary>
     public IReadOnlyList<string> ConnectivityTestTargets { get; init; } = [];
@@ -139,6 +140,38 @@ public sealed record HaSettings
     public static readonly TimeSpan MinPartnerFailoverTimeout = TimeSpan.FromMilliseconds(300);
     public static readonly TimeSpan MaxPartnerFailoverTimeout = TimeSpan.FromMinutes(10_000);
 
+    private const string TargetForm = "an IP or DNS host (ICMP) or host:port with port 1 – 65535 (TCP)";
+
+    /// <summary>Every duration setting with its range: <see cref="Validate"/> checks and <see cref="Accepted"/> describes the same table.</summary>
+    private static readonly (string Field, Func<HaSettings, TimeSpan> Get, TimeSpan Min, TimeSpan Max)[] Durations =
+    [
+        (nameof(HeartbeatInterval), s => s.HeartbeatInterval, MinHeartbeatInterval, MaxHeartbeatInterval),
+        (nameof(PartnerFailoverTimeout), s => s.PartnerFailoverTimeout, MinPartnerFailoverTimeout, MaxPartnerFailoverTimeout),
+        (nameof(PartnerContactTimeout), s => s.PartnerContactTimeout, TimeSpan.Zero, TimeSpan.FromMinutes(60)),
+        (nameof(RebootBlackoutWindow), s => s.RebootBlackoutWindow, TimeSpan.Zero, TimeSpan.FromMinutes(10_000)),
+        (nameof(FailedNotificationRate), s => s.FailedNotificationRate, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1_440)),
+        (nameof(MaxMessageAge), s => s.MaxMessageAge, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10_000)),
+        (nameof(MaxFutureSkew), s => s.MaxFutureSkew, TimeSpan.Zero, TimeSpan.FromMinutes(60)),
+        (nameof(KeyOverlap), s => s.KeyOverlap, TimeSpan.Zero, TimeSpan.FromMinutes(10_080)),
+        (nameof(FenceDelay), s => s.FenceDelay, TimeSpan.Zero, TimeSpan.FromSeconds(120)),
+    ];
+
+    /// <summary>Per setting (any case), the "allowed …" part of its error; declared after <see cref="Durations"/>, which it reads.</summary>
+    private static readonly Dictionary<string, string> AcceptedByField = new(
+        Durations.Select(d => KeyValuePair.Create(d.Field, $"{Bound(d.Min)} – {Bound(d.Max)} as a duration \"hh:mm:ss[.fff]\""))
+            .Concat(new Dictionary<string, string>
+            {
+                [nameof(FailoverMode)] = string.Join(" | ", Enum.GetNames<FailoverMode>()),
+                [nameof(FencingUnconfirmed)] = string.Join(" | ", Enum.GetNames<FencingUnconfirmedPolicy>()),
+                [nameof(FencingEnabled)] = "true | false",
+                [nameof(ConnectivityTestTargets)] = $"a list of 0 – {MaxConnectivityTargets} entries, each {TargetForm}",
+                [nameof(PreferredActive)] = $"null or {NodeIds.Rule}",
+            }),
+        StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>What <paramref name="field"/> accepts, worded as in <see cref="Validate"/>'s errors; null for an unknown field.</summary>
+    public static string? Accepted(string field) => AcceptedByField.GetValueOrDefault(field);
+
     public IReadOnlyList<ConnectivityTarget> ParsedTargets() =>
         [.. ConnectivityTestTargets.Select(t => ConnectivityTarget.TryParse(t, out var target) ? target! : throw new InvalidOperationException(
             $"ConnectivityTestTargets entry '{t}' is invalid; call Validate() first"))];
@@ -147,28 +180,24 @@ public sealed record HaSettings
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        Range(errors, nameof(HeartbeatInterval), HeartbeatInterval, MinHeartbeatInterval, MaxHeartbeatInterval);
-        Range(errors, nameof(PartnerFailoverTimeout), PartnerFailoverTimeout, MinPartnerFailoverTimeout, MaxPartnerFailoverTimeout);
+        foreach (var (field, get, min, max) in Durations)
+        {
+            Range(errors, field, get(this), min, max);
+        }
+
         if (PartnerFailoverTimeout <= HeartbeatInterval)
         {
             errors.Add($"{nameof(PartnerFailoverTimeout)}={Show(PartnerFailoverTimeout)} must exceed {nameof(HeartbeatInterval)}={Show(HeartbeatInterval)}");
         }
 
-        Range(errors, nameof(PartnerContactTimeout), PartnerContactTimeout, TimeSpan.Zero, TimeSpan.FromMinutes(60));
-        Range(errors, nameof(RebootBlackoutWindow), RebootBlackoutWindow, TimeSpan.Zero, TimeSpan.FromMinutes(10_000));
-        Range(errors, nameof(FailedNotificationRate), FailedNotificationRate, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1_440));
-        Range(errors, nameof(MaxMessageAge), MaxMessageAge, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10_000));
-        Range(errors, nameof(MaxFutureSkew), MaxFutureSkew, TimeSpan.Zero, TimeSpan.FromMinutes(60));
-        Range(errors, nameof(KeyOverlap), KeyOverlap, TimeSpan.Zero, TimeSpan.FromMinutes(10_080));
-        Range(errors, nameof(FenceDelay), FenceDelay, TimeSpan.Zero, TimeSpan.FromSeconds(120));
-        if (!Enum.IsDefined(Mode))
+        if (!Enum.IsDefined(FailoverMode))
         {
-            errors.Add($"{nameof(Mode)}={Mode} is not allowed: allowed {string.Join(" | ", Enum.GetNames<FailoverMode>())}");
+            errors.Add($"{nameof(FailoverMode)}={FailoverMode} is not allowed: allowed {Accepted(nameof(FailoverMode))}");
         }
 
         if (!Enum.IsDefined(FencingUnconfirmed))
         {
-            errors.Add($"{nameof(FencingUnconfirmed)}={FencingUnconfirmed} is not allowed: allowed {string.Join(" | ", Enum.GetNames<FencingUnconfirmedPolicy>())}");
+            errors.Add($"{nameof(FencingUnconfirmed)}={FencingUnconfirmed} is not allowed: allowed {Accepted(nameof(FencingUnconfirmed))}");
         }
 
         if (ConnectivityTestTargets.Count > MaxConnectivityTargets)
@@ -180,7 +209,7 @@ public sealed record HaSettings
         {
             if (!ConnectivityTarget.TryParse(target, out _))
             {
-                errors.Add($"{nameof(ConnectivityTestTargets)} entry '{target}' is invalid: allowed an IP or DNS host (ICMP) or host:port with port 1 – 65535 (TCP)");
+                errors.Add($"{nameof(ConnectivityTestTargets)} entry '{target}' is invalid: allowed {TargetForm}");
             }
         }
 

@@ -155,6 +155,39 @@ public class ApiTests(RunningAgent running) : IClassFixture<RunningAgent>
         Assert.Contains("Appliance:Ha:Fencing", (await refused.Content.ReadFromJsonAsync(ApiJsonContext.Default.ApiError))!.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"Mode":"Fast"}""", "Mode=Fast is not allowed: allowed Automatic | Medium")]
+    [InlineData("""{"heartbeatInterval":5}""", "heartbeatInterval=5 is not allowed: allowed 100 ms – 130 s as a duration \"hh:mm:ss[.fff]\"")]
+    [InlineData("""{"PartnerFailoverTimeout":"3s"}""", "PartnerFailoverTimeout=3s is not allowed: allowed 300 ms – 10,000 min as a duration \"hh:mm:ss[.fff]\"")]
+    [InlineData("""{"fencingEnabled":"yes"}""", "fencingEnabled=yes is not allowed: allowed true | false")]
+    [InlineData("""{"connectivityTestTargets":null}""", "connectivityTestTargets=null is not allowed: allowed a list of 0 – 8 entries, each an IP or DNS host (ICMP) or host:port with port 1 – 65535 (TCP)")]
+    [InlineData("""{"heartbeatIntervall":"00:00:01"}""", "heartbeatIntervall is not a setting: allowed heartbeatInterval, ")]
+    [InlineData("""["Medium"]""", "the body must be a JSON object of HA settings")]
+    [InlineData("""{"Mode":""", "the body is not JSON: ")]
+    public async Task Ha_settings_that_do_not_bind_are_a_400_naming_the_field_and_what_it_accepts_and_nothing_changes(string body, string expected)
+    {
+        using var local = _agent.CreateLocalClient();
+        var before = await local.GetStringAsync(new Uri("api/v1/ha/settings", UriKind.Relative));
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await local.PutAsync(new Uri("api/v1/ha/settings", UriKind.Relative), content);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith(expected, (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.ApiError))!.Error, StringComparison.Ordinal);
+        Assert.Equal(before, await local.GetStringAsync(new Uri("api/v1/ha/settings", UriKind.Relative)));
+    }
+
+    [Fact]
+    public async Task Ha_settings_take_the_mode_as_FailoverMode_or_Mode_and_show_it_as_failoverMode()
+    {
+        using var local = _agent.CreateLocalClient();
+        foreach (var (name, mode) in new[] { ("FailoverMode", "Medium"), ("Mode", "Automatic"), ("Mode", "Medium"), ("FailoverMode", "Automatic") })
+        {
+            using var content = new StringContent($$"""{"{{name}}":"{{mode}}","fencingEnabled":false}""", Encoding.UTF8, "application/json");
+            using var response = await local.PutAsync(new Uri("api/v1/ha/settings", UriKind.Relative), content);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains($"\"failoverMode\":\"{mode}\"", await local.GetStringAsync(new Uri("api/v1/ha/settings", UriKind.Relative)), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Unix_socket_is_mode_0660()
     {

@@ -81,6 +81,24 @@ public class CtlTests(RunningAgent running) : IClassFixture<RunningAgent>
         Assert.Equal(0, result.ExitCode);
     }
 
+    [Theory]
+    [InlineData("FailoverMode")]
+    [InlineData("Mode")]
+    public async Task Ha_settings_set_takes_the_mode_by_either_name_and_prints_it_as_failoverMode(string name)
+    {
+        try
+        {
+            var result = await Ctl("ha", "settings", "--set", $"{name}=Medium");
+            Assert.Equal(0, result.ExitCode);
+            Assert.Matches("(?m)^failoverMode +Medium$", result.StdOut);
+            Assert.Matches("(?m)^failoverMode +Medium$", (await Ctl("ha", "settings")).StdOut);
+        }
+        finally
+        {
+            await Ctl("ha", "settings", "--set", "FailoverMode=Automatic");
+        }
+    }
+
     [Fact]
     public async Task Token_create_prints_a_token_once()
     {

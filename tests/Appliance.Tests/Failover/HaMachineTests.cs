@@ -248,7 +248,7 @@ public class HaMachineTests
     [Fact]
     public void Medium_mode_waits_for_the_operator()
     {
-        var node = new MachineDriver(NoFencing with { Mode = FailoverMode.Medium });
+        var node = new MachineDriver(NoFencing with { FailoverMode = FailoverMode.Medium });
         node.Hear(HaRole.Active, 3);
         node.Advance(S(60));
         Assert.Equal(HaRole.FailoverPending, node.State.Role);

@@ -19,7 +19,7 @@ public class HaSettingsTests
         { new HaSettings { MaxMessageAge = TimeSpan.FromMinutes(20_000) }, "MaxMessageAge=20000min is out of range: allowed 1 min – 10,000 min" },
         { new HaSettings { KeyOverlap = TimeSpan.FromMinutes(-1) }, "KeyOverlap=-1min is out of range: allowed 0 – 10,080 min" },
         { new HaSettings { FenceDelay = TimeSpan.FromSeconds(121) }, "FenceDelay=121s is out of range: allowed 0 – 2 min" },
-        { new HaSettings { Mode = (FailoverMode)7 }, "Mode=7 is not allowed: allowed Automatic | Medium" },
+        { new HaSettings { FailoverMode = (FailoverMode)7 }, "FailoverMode=7 is not allowed: allowed Automatic | Medium" },
         { new HaSettings { FencingUnconfirmed = (FencingUnconfirmedPolicy)9 }, "FencingUnconfirmed=9 is not allowed: allowed Wait | PromoteIfPeerDark" },
         { new HaSettings { ConnectivityTestTargets = [.. Enumerable.Range(1, 9).Select(i => $"10.0.0.{i}")] }, "ConnectivityTestTargets has 9 entries: allowed 0 – 8" },
         { new HaSettings { ConnectivityTestTargets = ["gw.example:99999"] }, "ConnectivityTestTargets entry 'gw.example:99999' is invalid: allowed an IP or DNS host (ICMP) or host:port with port 1 – 65535 (TCP)" },

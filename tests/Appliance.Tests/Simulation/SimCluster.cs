@@ -250,7 +250,7 @@ internal sealed class SimCluster
         }
 
         bool suspended = up.Any(n => n.State.Suspended);
-        if (_schedule.Settings.Mode == FailoverMode.Automatic && !suspended && actives.Length != 1)
+        if (_schedule.Settings.FailoverMode == FailoverMode.Automatic && !suspended && actives.Length != 1)
         {
             Fail("after the link heals, exactly one Active within 3 heartbeats",
                 $"{actives.Length} Actives {(3 * _schedule.LongestHeartbeatInterval).TotalSeconds}s after the last disturbance at {_disturbedUntil.TotalSeconds:F3}s; roles {string.Join(", ", up.Select(n => $"{n.Id}={n.State.Role}/{n.State.Epoch}"))}");
@@ -271,7 +271,7 @@ internal sealed class SimCluster
             Fail("a delay shorter than PartnerFailoverTimeout never causes a failover", $"{node.Id} promoted to epoch {epoch}: {cause}");
         }
 
-        if (_schedule.Settings.Mode == FailoverMode.Medium && !operatorCaused)
+        if (_schedule.Settings.FailoverMode == FailoverMode.Medium && !operatorCaused)
         {
             Fail("Medium mode never promotes without an operator", $"{node.Id} promoted to epoch {epoch}: {cause}");
         }

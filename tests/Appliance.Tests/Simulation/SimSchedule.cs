@@ -100,7 +100,7 @@ internal sealed record SimSchedule(
             PartnerContactTimeout = TimeSpan.FromSeconds(10),
             RebootBlackoutWindow = TimeSpan.FromSeconds(rng.Next(0, 30)),
             FailedNotificationRate = TimeSpan.FromMinutes(1),
-            Mode = kind == ScheduleClass.Medium ? FailoverMode.Medium : FailoverMode.Automatic,
+            FailoverMode = kind == ScheduleClass.Medium ? FailoverMode.Medium : FailoverMode.Automatic,
             ConnectivityTestTargets = rng.Next(3) == 0 ? [] : ["192.0.2.1", "gw.example:443"],
             FencingEnabled = rng.Next(4) != 0,
             FencingUnconfirmed = rng.Next(2) == 0 ? FencingUnconfirmedPolicy.Wait : FencingUnconfirmedPolicy.PromoteIfPeerDark,
@@ -176,7 +176,7 @@ internal sealed record SimSchedule(
         4 => new OperatorCommand.SuspendFailover(),
         5 => new OperatorCommand.ResumeFailover(),
         6 => new OperatorCommand.Shutdown(Reboot: true),
-        _ => settings.Mode == FailoverMode.Medium ? new OperatorCommand.FailoverNow() : new OperatorCommand.FixConflict(),
+        _ => settings.FailoverMode == FailoverMode.Medium ? new OperatorCommand.FailoverNow() : new OperatorCommand.FixConflict(),
     };
 
     private static TimeSpan Seconds(Random rng, int min, int max) => TimeSpan.FromMilliseconds(rng.Next(min * 1000, max * 1000));

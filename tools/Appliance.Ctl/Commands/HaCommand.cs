@@ -70,7 +70,7 @@ public static class HaCommand
     {
         var set = new Option<string[]>("--set")
         {
-            Description = "KEY=VALUE, repeatable; durations as 1s, 300ms, 14m, 2h or 00:00:03; lists comma-separated",
+            Description = "KEY=VALUE, repeatable; durations as 1s, 300ms, 14min, 14m, 2h or 00:00:03; lists comma-separated",
             AllowMultipleArgumentsPerToken = true,
         };
         var command = new Command("settings", "Show the failover settings, or change them with --set") { set, CtlCommand.Json };
@@ -99,10 +99,14 @@ public static class HaCommand
         return command;
     }
 
-    /// <summary>Applies KEY=VALUE pairs through the settings' JSON form, so every setting is reachable by its own name.</summary>
+    /// <summary>
+    /// Applies KEY=VALUE pairs through the settings' JSON form, so every setting is reachable by its own name (any case,
+    /// or a former name such as Mode) and a bad value gets the agent's own wording of what the field accepts.
+    /// </summary>
     internal static HaSettings Apply(HaSettings settings, IEnumerable<string> assignments)
     {
-        var node = JsonSerializer.SerializeToNode(settings, ApiJsonContext.Default.HaSettings)!.AsObject();
+        var typeInfo = ApiJsonContext.Default.HaSettings;
+        var node = JsonSerializer.SerializeToNode(settings, typeInfo)!.AsObject();
         foreach (var assignment in assignments)
         {
             var eq = assignment.IndexOf('=', StringComparison.Ordinal);
@@ -113,25 +117,18 @@ public static class HaCommand
 
             var name = assignment[..eq].Trim();
             var value = assignment[(eq + 1)..].Trim();
-            var key = node.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase))
+            var property = HaSettingsJson.Find(name, typeInfo)
                 ?? throw new AgentCommandException($"--set {name}: unknown setting; known: {string.Join(", ", node.Select(p => p.Key))}");
-            node[key] = node[key] switch
+            node[property.Name] = property.PropertyType switch
             {
-                JsonArray => new JsonArray(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => (JsonNode)JsonValue.Create(v)).ToArray()),
-                JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => JsonValue.Create(ParseBool(name, value)),
-                JsonValue v when v.TryGetValue<string>(out var text) && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out _) => JsonValue.Create(ParseDuration(name, value).ToString("c", CultureInfo.InvariantCulture)),
+                var t when t == typeof(IReadOnlyList<string>) => new JsonArray(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => (JsonNode)JsonValue.Create(v)).ToArray()),
+                var t when t == typeof(bool) => JsonValue.Create(ParseBool(name, value)),
+                var t when t == typeof(TimeSpan) => JsonValue.Create(ParseDuration(name, value).ToString("c", CultureInfo.InvariantCulture)),
                 _ => value.Length == 0 ? null : JsonValue.Create(value),
             };
         }
 
-        try
-        {
-            return node.Deserialize(ApiJsonContext.Default.HaSettings)!;
-        }
-        catch (JsonException e)
-        {
-            throw new AgentCommandException($"--set: {e.Message}");
-        }
+        return HaSettingsJson.TryRead(node, typeInfo, out var applied, out var error) ? applied! : throw new AgentCommandException($"--set: {error}");
     }
 
     internal static TimeSpan ParseDuration(string name, string value)
@@ -141,7 +138,8 @@ public static class HaCommand
             return exact;
         }
 
-        (string Suffix, double Scale)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
+        // "min" is how the agent prints minutes (HaSettings.Show: 50ms, 3s, 14min): what it prints must read back.
+        (string Suffix, double Scale)[] units = [("ms", 1), ("min", 60_000), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
         foreach (var (suffix, scale) in units)
         {
             if (value.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
@@ -151,7 +149,7 @@ public static class HaCommand
             }
         }
 
-        throw new AgentCommandException($"--set {name}={value}: not a duration (e.g. 300ms, 3s, 14m, 2h, 00:00:03)");
+        throw new AgentCommandException($"--set {name}={value}: not a duration (e.g. 300ms, 3s, 14min, 14m, 2h, 00:00:03)");
     }
 
     private static bool ParseBool(string name, string value) => bool.TryParse(value, out var b)

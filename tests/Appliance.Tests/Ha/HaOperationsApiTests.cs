@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Appliance.Core.Api;
+using Appliance.Core.Failover;
+using Appliance.Tests.Fixtures;
+
+namespace Appliance.Tests.Ha;
+
+/// <summary>
+/// The HA operations through the API of a real pair: status code, the engine's words, the roles a load balancer
+/// sees and the history. One pair per test, driven through the operations in an order a technician could use.
+/// </summary>
+public class HaOperationsApiTests
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Failover_now_and_fix_conflict_are_refused_with_the_reason_while_the_pair_is_healthy_and_change_nothing()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var (active, passive) = await pair.SettledAsync(Generous);
+        var epoch = (await AgentPair.HaStatusAsync(active)).Epoch;
+
+        await AssertCommandAsync(passive, "failover-now", HttpStatusCode.Conflict, "failover-now refused: the Active is reachable");
+        await AssertCommandAsync(active, "failover-now", HttpStatusCode.Conflict, "failover-now refused: this node is already Active");
+        await AssertCommandAsync(passive, "fix-conflict", HttpStatusCode.Conflict, "fix-conflict refused: no conflict (this node Passive, peer Active)");
+        await AssertCommandAsync(active, "fix-conflict", HttpStatusCode.Conflict, "fix-conflict refused: no conflict (this node Active, peer Passive)");
+
+        Assert.Equal("Active", await AgentPair.RoleAsync(active));
+        Assert.Equal("Passive", await AgentPair.RoleAsync(passive));
+        Assert.Equal(epoch, (await AgentPair.HaStatusAsync(active)).Epoch);
+    }
+
+    [Fact]
+    public async Task Suspend_resume_and_shutdown_answer_record_and_show_in_status()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var (active, passive) = await pair.SettledAsync(Generous);
+
+        await AssertCommandAsync(passive, "suspend", HttpStatusCode.OK, "operator: failover suspended");
+        Assert.True((await AgentPair.HaStatusAsync(passive)).Engine!.Suspended);
+        await AssertCommandAsync(passive, "suspend", HttpStatusCode.OK, "already suspended");
+        await AssertCommandAsync(passive, "failover-now", HttpStatusCode.Conflict, "failover-now refused: the Active is reachable");
+        await AssertCommandAsync(passive, "resume", HttpStatusCode.OK, "operator: failover resumed");
+        Assert.False((await AgentPair.HaStatusAsync(passive)).Engine!.Suspended);
+        await AssertCommandAsync(passive, "resume", HttpStatusCode.OK, "not suspended");
+        Assert.Contains("operator: failover suspended", await HistoryAsync(passive), StringComparison.Ordinal);
+        Assert.Contains("operator: failover resumed", await HistoryAsync(passive), StringComparison.Ordinal);
+
+        await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK, "operator: graceful shutdown announced; the peer applies RebootBlackoutWindow=14min", """{"reboot":false}""");
+        await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK, "operator: graceful reboot announced; the peer applies RebootBlackoutWindow=14min", """{"reboot":true}""");
+        var history = await HistoryAsync(active);
+        Assert.Contains("operator: graceful shutdown announced", history, StringComparison.Ordinal);
+        Assert.Contains("operator: graceful reboot announced", history, StringComparison.Ordinal);
+        Assert.Equal("Active", await AgentPair.RoleAsync(active)); // an announcement, not a role change
+        Assert.Equal("Passive", await AgentPair.RoleAsync(passive));
+    }
+
+    [Fact]
+    public async Task Set_role_switches_the_pair_is_validated_and_needs_the_token_over_tcp()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var (active, passive) = await pair.SettledAsync(Generous);
+
+        await AssertCommandAsync(passive, "role", HttpStatusCode.BadRequest, "role=Off is invalid here: allowed Active or Passive (use 'break' to leave the pair)", """{"role":"Off"}""");
+        await AssertCommandAsync(active, "role", HttpStatusCode.Conflict, "become-primary refused: this node is already Active", """{"role":"Active"}""");
+
+        using (var tcp = passive.CreateTcpClient())
+        {
+            using var content = new StringContent("""{"role":"Active"}""", Encoding.UTF8, "application/json");
+            using var anonymous = await tcp.PostAsync(new Uri("api/v1/ha/role", UriKind.Relative), content);
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            Assert.Equal("", await anonymous.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal("Passive", await AgentPair.RoleAsync(passive)); // refused requests changed nothing
+
+        await AssertCommandAsync(passive, "role", HttpStatusCode.OK, "planned switch ", """{"role":"Active","cause":"automation"}""");
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active" && await AgentPair.RoleAsync(active) == "Passive", Generous, "set_failover_role Active on the Passive switches the pair");
+        Assert.Contains("planned switch", await HistoryAsync(passive), StringComparison.Ordinal);
+
+        await pair.SettledAsync(Generous);
+        await AssertCommandAsync(passive, "role", HttpStatusCode.OK, "planned switch ", """{"role":"Passive"}""");
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(active) == "Active" && await AgentPair.RoleAsync(passive) == "Passive", Generous, "set_failover_role Passive on the Active switches back");
+    }
+
+    [Fact]
+    public async Task Break_takes_both_sides_off_and_a_second_break_is_refused()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var (active, passive) = await pair.SettledAsync(Generous);
+
+        await AssertCommandAsync(passive, "break", HttpStatusCode.OK, "pair broken: this node is Off; no data was deleted");
+        Assert.Equal("Off", await AgentPair.RoleAsync(passive));
+        Assert.False((await AgentPair.HaStatusAsync(passive)).Paired);
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(active) == "Off", Generous, "the peer goes Off when told of the break");
+        Assert.Contains("broke the pair", await HistoryAsync(active), StringComparison.Ordinal);
+
+        await AssertCommandAsync(passive, "break", HttpStatusCode.Conflict, "not paired: nothing to break");
+        await AssertCommandAsync(passive, "failover-now", HttpStatusCode.Conflict, "not paired: run 'appliancectl ha establish");
+    }
+
+    /// <summary>POSTs <paramref name="body"/> to /api/v1/ha/<paramref name="operation"/> over the local socket; asserts status and the answer's start.</summary>
+    private static async Task AssertCommandAsync(AgentProcess node, string operation, HttpStatusCode status, string expectedStart, string body = "{}")
+    {
+        using var http = node.CreateLocalClient();
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(new Uri($"api/v1/ha/{operation}", UriKind.Relative), content);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"{operation} {body}: {(int)response.StatusCode} {text}");
+        var message = status == HttpStatusCode.BadRequest
+            ? System.Text.Json.JsonSerializer.Deserialize(text, ApiJsonContext.Default.ApiError)!.Error
+            : System.Text.Json.JsonSerializer.Deserialize(text, ApiJsonContext.Default.CommandResult)!.Message;
+        Assert.StartsWith(expectedStart, message, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> HistoryAsync(AgentProcess node)
+    {
+        using var http = node.CreateLocalClient();
+        return await http.GetStringAsync(new Uri("api/v1/history?limit=50", UriKind.Relative));
+    }
+}
