@@ -120,7 +120,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
             await _ports.SharedAddress.ReleaseAsync(cancellationToken);
         }
 
-        await StopEngineAsync();
+        await StopEngineAsync(planned: true, cancellationToken);
         if (_broker is not null)
         {
             await _broker.StopAsync(cancellationToken);
@@ -130,7 +130,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopStrayGuardAsync();
-        await StopEngineAsync();
+        await StopEngineAsync(planned: false, CancellationToken.None);
         if (_ports.SharedAddress is IAsyncDisposable sharedAddress)
         {
             await sharedAddress.DisposeAsync();
@@ -187,7 +187,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
             // the ring saved first they were empty until the next reconnect, so the first crash after pairing
             // was only seen by the PartnerFailoverTimeout deadline (3 s instead of ~50 ms).
             await _haStore.SaveKeysAsync(new PairKeyRing(key), cancellationToken);
-            await StopEngineAsync();
+            await StopEngineAsync(planned: true, cancellationToken);
             await StartEngineAsync(pairing, cancellationToken);
             return await _engine!.ExecuteAsync(new OperatorCommand.Establish(peerNodeId, key), cancellationToken);
         }
@@ -211,7 +211,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
             var result = await _engine.ExecuteAsync(new OperatorCommand.Break(), cancellationToken);
             if (result.Ok)
             {
-                await StopEngineAsync();
+                await StopEngineAsync(planned: true, cancellationToken);
                 _store.WriteSetting(PairingKey, "null");
                 _haStore.Forget();
             }
@@ -311,7 +311,12 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         LogEngineStarted(_logger, pairing.PeerNodeId, pairing.PeerHost, pairing.PeerPort);
     }
 
-    private async Task StopEngineAsync()
+    /// <summary>
+    /// Stops the engine first (nothing is published after the offline state), then the link. A planned stop
+    /// (agent stop, break, re-establish) leaves the explicit offline state and DISCONNECTs cleanly, so no will
+    /// fires; it gets <see cref="OfflineStateTimeout"/> at most, then the abrupt close lets the wills speak.
+    /// </summary>
+    private async Task StopEngineAsync(bool planned, CancellationToken cancellationToken)
     {
         if (_engine is not null)
         {
@@ -321,10 +326,35 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
         if (_link is not null)
         {
+            if (planned)
+            {
+                await DisconnectGracefullyAsync(_link, cancellationToken);
+            }
+
             await _link.DisposeAsync();
             _link = null;
         }
     }
+
+    /// <summary>A publish and a DISCONNECT, each bounded by the link's OperationTimeout: a dead broker cannot hold shutdown longer.</summary>
+    private TimeSpan OfflineStateTimeout => 2 * _linkOptions.OperationTimeout;
+
+    private async Task DisconnectGracefullyAsync(MqttPeerLink link, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(OfflineStateTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await link.DisconnectGracefullyAsync(linked.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            LogOfflineStateTimedOut(_logger, (long)OfflineStateTimeout.TotalMilliseconds);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Planned disconnect did not finish within {TimeoutMs} ms; closing the link, the brokers send the wills")]
+    private static partial void LogOfflineStateTimedOut(ILogger logger, long timeoutMs);
 
     private async Task StopStrayGuardAsync()
     {

@@ -216,6 +216,34 @@ public class HaProcessTests
         Assert.True(history.Contains("offline (will", StringComparison.Ordinal), history);
     }
 
+    [Fact]
+    public async Task A_stopped_agent_leaves_its_signed_offline_state_and_disconnects_cleanly_so_no_will_fires()
+    {
+        await using var broker = await MosquittoBroker.StartNewAsync();
+        await using var pair = await AgentPair.StartExternalAsync([broker.PlainPort]);
+        var (active, passive) = await pair.SettledAsync(Generous);
+        string passiveId = (await AgentPair.HaStatusAsync(active)).Engine!.PeerNodeId!;
+        DateTimeOffset stopping = DateTimeOffset.UtcNow;
+
+        passive.Signal(Signals.SIGTERM);
+        Assert.Equal(0, await passive.WaitForExitAsync(Generous));
+
+        // mosquitto logs "disconnected." after a DISCONNECT (the will is discarded), "closed its connection." after a drop.
+        await broker.WaitForLogAsync($@"Client [^ ]+\.{passiveId}\.[^ ]+ disconnected\.", Generous);
+        Assert.DoesNotMatch($@"Client [^ ]+\.{passiveId}\.[^ ]+ closed its connection", broker.Log);
+
+        // The retained state is the offline message signed at the stop, not the will built when the connection opened.
+        using var late = MosquittoClientProcess.Start(
+            "mosquitto_sub", "-h", "127.0.0.1", "-p", broker.PlainPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-t", $"appliance/v1/+/{passiveId}/state", "-C", "1", "-W", "5", "-F", "%x");
+        Assert.Equal(0, await late.WaitForExitAsync(Generous));
+        byte[] frame = Convert.FromHexString(Assert.Single(late.OutputLines));
+        Assert.Equal(System.Security.Cryptography.HMACSHA256.HashData(pair.Key, [frame[0], .. frame.AsSpan(33)]), frame.AsSpan(1, 32).ToArray());
+        using var message = System.Text.Json.JsonDocument.Parse(frame.AsMemory(33));
+        Assert.Equal((int)Core.Heartbeat.PeerMessageKind.OfflineWill, message.RootElement.GetProperty("k").GetInt32());
+        Assert.True(message.RootElement.GetProperty("t").GetDateTimeOffset() >= stopping, message.RootElement.ToString());
+    }
+
     private static async Task<string> HistoryAsync(AgentProcess node)
     {
         using var http = node.CreateLocalClient();
