@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Appliance.Agent.Hosting;
 using Appliance.Agent.Mqtt;
@@ -45,7 +46,10 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     private MqttPeerLink? _link;
     private FailoverEngine? _engine;
     private StrayServiceGuard? _strayGuard;
-    private string? _startProblem;
+    private const string StopServicesStep = "stop the managed services";
+
+    /// <summary>Failed start steps by name; the services step is cleared by the stray check once it retried it successfully.</summary>
+    private readonly ConcurrentDictionary<string, string> _startProblems = new(StringComparer.Ordinal);
     private string? _lastStrayProblem;
 
     public HaService(AgentStore store, AgentOptions options, HaHostPorts ports, IHaEvents events, TimeProvider time, ILoggerFactory loggers)
@@ -72,7 +76,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     public HaPersistedState Persisted => _haStore.Load();
 
     /// <summary>Why a managed service failed to start or stop, or null when they are as the role wants.</summary>
-    public string? ServicesProblem => _ports.Services.Problem ?? _startProblem;
+    public string? ServicesProblem => _ports.Services.Problem ?? _startProblems.Values.FirstOrDefault();
 
     /// <summary>The engine loop died: fatal, the main loop stops feeding the watchdog.</summary>
     public bool EngineFaulted => _engine?.Completion.IsFaulted == true;
@@ -96,7 +100,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         // Whatever this node held before it stopped (or was killed) is released before it rejoins:
         // the engine decides afresh, and never comes up Active while its peer is.
         await StartStepAsync("release the shared address", () => _ports.SharedAddress.ReleaseAsync(cancellationToken));
-        await StartStepAsync("stop the managed services", () => _ports.Services.EnsureStoppedAtStartAsync(cancellationToken));
+        await StartStepAsync(StopServicesStep, () => _ports.Services.EnsureStoppedAtStartAsync(cancellationToken));
         if (!_ports.Services.IsEmpty)
         {
             _strayGuard = new StrayServiceGuard(_ports.Services, NodeIsActive, _strayCheckInterval, ReportStray, _time, _loggers.CreateLogger<StrayServiceGuard>());
@@ -384,8 +388,9 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         }
         catch (Exception e) when (e is ManagedServicesException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
-            _startProblem = $"could not {what} at start: {e.Message}";
-            _store.AppendHistory(ServicesEventKind, _startProblem, "start");
+            string problem = $"could not {what} at start: {e.Message}";
+            _startProblems[what] = problem;
+            _store.AppendHistory(ServicesEventKind, problem, "start");
             LogStartStepFailed(_logger, what, e.Message);
         }
     }
@@ -401,6 +406,12 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         {
             LogStrayStopped(_logger, unit, role);
             Announce($"{unit} was running on this {role} node and was stopped");
+        }
+
+        // A check only runs after the start-up preparation succeeded (ManagedServices retries it first).
+        if (check.AllStopped && _startProblems.TryRemove(StopServicesStep, out _))
+        {
+            _store.AppendHistory(ServicesEventKind, "the managed services are now stopped and bound to the agent", "start step retried by the stray-service check");
         }
 
         string? problem = check.AllStopped ? null : _ports.Services.Problem;
