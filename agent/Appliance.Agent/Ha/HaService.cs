@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Appliance.Agent.Hosting;
 using Appliance.Agent.Mqtt;
+using Appliance.Agent.Runtime;
 using Appliance.Agent.Store;
 using Appliance.Core.Failover;
 using Appliance.Core.Heartbeat;
@@ -38,6 +39,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     private readonly TimeSpan _strayCheckInterval;
     private readonly HaHostPorts _ports;
     private readonly IHaEvents _events;
+    private readonly LoopProgress _progress;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger<HaService> _logger;
@@ -52,8 +54,9 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     private readonly ConcurrentDictionary<string, string> _startProblems = new(StringComparer.Ordinal);
     private string? _lastStrayProblem;
 
-    public HaService(AgentStore store, AgentOptions options, HaHostPorts ports, IHaEvents events, TimeProvider time, ILoggerFactory loggers)
+    public HaService(AgentStore store, AgentOptions options, HaHostPorts ports, IHaEvents events, LoopProgress progress, TimeProvider time, ILoggerFactory loggers)
     {
+        _progress = progress;
         _store = store;
         _haStore = new HaStateStore(store);
         _linkOptions = options.Ha.PeerLink;
@@ -307,7 +310,8 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         ConfigureLink(pairing.PeerHost, pairing.PeerPort, pairId: "p" + pairing.KeyFingerprint, peerNodeId: pairing.PeerNodeId);
         _link = new MqttPeerLink(_linkOptions, _broker, _loggers.CreateLogger<MqttPeerLink>(), _time);
         var ports = new HaPorts(_haStore, _link, _ports.Fencer, _ports.SharedAddress, _ports.Services, _ports.Probe, _events);
-        _engine = new FailoverEngine(_store.Identity.NodeId, Settings, ports, _time);
+        // The peer sees in every heartbeat what a load balancer sees on /check_health.
+        _engine = new FailoverEngine(_store.Identity.NodeId, Settings, ports, _time, () => NodeRuntime.HeartbeatHealth(_progress, this));
         var engine = _engine;
         _link.PathConnected += status => _ = engine.ReportPathAsync(status.Name, up: true, status.Generation, CancellationToken.None).AsTask();
         _link.PathLost += (name, generation) => _ = engine.ReportPathAsync(name, up: false, generation, CancellationToken.None).AsTask();
