@@ -79,7 +79,7 @@ using (store)
     builder.Services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
     builder.Services.AddSingleton<LoopProgress>();
     builder.Services.AddSingleton(sp => new TransitionHooks(options.Ha.Hooks, new ProcessCommandRunner(), sp.GetRequiredService<ILogger<TransitionHooks>>(),
-        result => store.AppendHistory("hook", result.Summary, "ha transition")));
+        result => HaEventsSink.RecordHook(store, result)));
     builder.Services.AddSingleton<IHaEvents, HaEventsSink>();
     builder.Services.AddBmc(bmcParts);
     builder.Services.AddSingleton(sp => HaComposition.CreatePorts(options, sp.GetRequiredService<IPeerFencer>(), sp.GetRequiredService<ILoggerFactory>()));

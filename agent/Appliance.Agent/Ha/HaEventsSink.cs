@@ -11,6 +11,8 @@ public sealed partial class HaEventsSink(AgentStore store, TransitionHooks hooks
     /// <summary>History kind of the rows the peer announced (its own kind leads the message).</summary>
     public const string PeerHistoryKind = "peer";
 
+    public const string HookHistoryKind = "hook";
+
     public void Record(HaTransition transition, DateTimeOffset at)
     {
         store.AppendHistory("role", $"{transition.From} -> {transition.To} (epoch {transition.Epoch})", transition.Cause);
@@ -27,6 +29,14 @@ public sealed partial class HaEventsSink(AgentStore store, TransitionHooks hooks
         }
 
         LogEvent(logger, kind, message);
+    }
+
+    /// <summary>A finished (or refused) hook run, with its output: the hooks' result callback.</summary>
+    public static void RecordHook(AgentStore store, HookResult result)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(result);
+        store.AppendHistory(HookHistoryKind, result.HistoryMessage, "ha transition");
     }
 
     public void RecordPeerEvent(string peerNodeId, PeerEvent peerEvent, DateTimeOffset at)

@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Appliance.Agent.Hosting;
 using Appliance.Agent.Mqtt;
+using Appliance.Agent.Runtime;
 using Appliance.Agent.Store;
 using Appliance.Core.Failover;
 using Appliance.Core.Heartbeat;
@@ -38,6 +40,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     private readonly TimeSpan _strayCheckInterval;
     private readonly HaHostPorts _ports;
     private readonly IHaEvents _events;
+    private readonly LoopProgress _progress;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger<HaService> _logger;
@@ -46,11 +49,15 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     private MqttPeerLink? _link;
     private FailoverEngine? _engine;
     private StrayServiceGuard? _strayGuard;
-    private string? _startProblem;
+    private const string StopServicesStep = "stop the managed services";
+
+    /// <summary>Failed start steps by name; the services step is cleared by the stray check once it retried it successfully.</summary>
+    private readonly ConcurrentDictionary<string, string> _startProblems = new(StringComparer.Ordinal);
     private string? _lastStrayProblem;
 
-    public HaService(AgentStore store, AgentOptions options, HaHostPorts ports, IHaEvents events, TimeProvider time, ILoggerFactory loggers)
+    public HaService(AgentStore store, AgentOptions options, HaHostPorts ports, IHaEvents events, LoopProgress progress, TimeProvider time, ILoggerFactory loggers)
     {
+        _progress = progress;
         _store = store;
         _haStore = new HaStateStore(store);
         _linkOptions = options.Ha.PeerLink;
@@ -73,7 +80,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     public HaPersistedState Persisted => _haStore.Load();
 
     /// <summary>Why a managed service failed to start or stop, or null when they are as the role wants.</summary>
-    public string? ServicesProblem => _ports.Services.Problem ?? _startProblem;
+    public string? ServicesProblem => _ports.Services.Problem ?? _startProblems.Values.FirstOrDefault();
 
     /// <summary>The engine loop died: fatal, the main loop stops feeding the watchdog.</summary>
     public bool EngineFaulted => _engine?.Completion.IsFaulted == true;
@@ -101,7 +108,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         // Whatever this node held before it stopped (or was killed) is released before it rejoins:
         // the engine decides afresh, and never comes up Active while its peer is.
         await StartStepAsync("release the shared address", () => _ports.SharedAddress.ReleaseAsync(cancellationToken));
-        await StartStepAsync("stop the managed services", () => _ports.Services.EnsureStoppedAtStartAsync(cancellationToken));
+        await StartStepAsync(StopServicesStep, () => _ports.Services.EnsureStoppedAtStartAsync(cancellationToken));
         if (!_ports.Services.IsEmpty)
         {
             _strayGuard = new StrayServiceGuard(_ports.Services, NodeIsActive, _strayCheckInterval, ReportStray, _time, _loggers.CreateLogger<StrayServiceGuard>());
@@ -125,7 +132,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
             await _ports.SharedAddress.ReleaseAsync(cancellationToken);
         }
 
-        await StopEngineAsync();
+        await StopEngineAsync(planned: true, cancellationToken);
         if (_broker is not null)
         {
             await _broker.StopAsync(cancellationToken);
@@ -135,7 +142,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopStrayGuardAsync();
-        await StopEngineAsync();
+        await StopEngineAsync(planned: false, CancellationToken.None);
         if (_ports.SharedAddress is IAsyncDisposable sharedAddress)
         {
             await sharedAddress.DisposeAsync();
@@ -192,7 +199,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
             // the ring saved first they were empty until the next reconnect, so the first crash after pairing
             // was only seen by the PartnerFailoverTimeout deadline (3 s instead of ~50 ms).
             await _haStore.SaveKeysAsync(new PairKeyRing(key), cancellationToken);
-            await StopEngineAsync();
+            await StopEngineAsync(planned: true, cancellationToken);
             await StartEngineAsync(pairing, cancellationToken);
             return await _engine!.ExecuteAsync(new OperatorCommand.Establish(peerNodeId, key), cancellationToken);
         }
@@ -216,7 +223,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
             var result = await _engine.ExecuteAsync(new OperatorCommand.Break(), cancellationToken);
             if (result.Ok)
             {
-                await StopEngineAsync();
+                await StopEngineAsync(planned: true, cancellationToken);
                 _store.WriteSetting(PairingKey, "null");
                 _haStore.Forget();
             }
@@ -308,7 +315,8 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         ConfigureLink(pairing.PeerHost, pairing.PeerPort, pairId: "p" + pairing.KeyFingerprint, peerNodeId: pairing.PeerNodeId);
         _link = new MqttPeerLink(_linkOptions, _broker, _loggers.CreateLogger<MqttPeerLink>(), _time);
         var ports = new HaPorts(_haStore, _link, _ports.Fencer, _ports.SharedAddress, _ports.Services, _ports.Probe, _events);
-        _engine = new FailoverEngine(_store.Identity.NodeId, Settings, ports, _time);
+        // The peer sees in every heartbeat what a load balancer sees on /check_health.
+        _engine = new FailoverEngine(_store.Identity.NodeId, Settings, ports, _time, () => NodeRuntime.HeartbeatHealth(_progress, this));
         var engine = _engine;
         _link.PathConnected += status => _ = engine.ReportPathAsync(status.Name, up: true, status.Generation, CancellationToken.None).AsTask();
         _link.PathLost += (name, generation) => _ = engine.ReportPathAsync(name, up: false, generation, CancellationToken.None).AsTask();
@@ -316,7 +324,12 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         LogEngineStarted(_logger, pairing.PeerNodeId, pairing.PeerHost, pairing.PeerPort);
     }
 
-    private async Task StopEngineAsync()
+    /// <summary>
+    /// Stops the engine first (nothing is published after the offline state), then the link. A planned stop
+    /// (agent stop, break, re-establish) leaves the explicit offline state and DISCONNECTs cleanly, so no will
+    /// fires; it gets <see cref="OfflineStateTimeout"/> at most, then the abrupt close lets the wills speak.
+    /// </summary>
+    private async Task StopEngineAsync(bool planned, CancellationToken cancellationToken)
     {
         if (_engine is not null)
         {
@@ -326,10 +339,35 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
         if (_link is not null)
         {
+            if (planned)
+            {
+                await DisconnectGracefullyAsync(_link, cancellationToken);
+            }
+
             await _link.DisposeAsync();
             _link = null;
         }
     }
+
+    /// <summary>A publish and a DISCONNECT, each bounded by the link's OperationTimeout: a dead broker cannot hold shutdown longer.</summary>
+    private TimeSpan OfflineStateTimeout => 2 * _linkOptions.OperationTimeout;
+
+    private async Task DisconnectGracefullyAsync(MqttPeerLink link, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(OfflineStateTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await link.DisconnectGracefullyAsync(linked.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            LogOfflineStateTimedOut(_logger, (long)OfflineStateTimeout.TotalMilliseconds);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Planned disconnect did not finish within {TimeoutMs} ms; closing the link, the brokers send the wills")]
+    private static partial void LogOfflineStateTimedOut(ILogger logger, long timeoutMs);
 
     private async Task StopStrayGuardAsync()
     {
@@ -359,8 +397,9 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         }
         catch (Exception e) when (e is ManagedServicesException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
-            _startProblem = $"could not {what} at start: {e.Message}";
-            _store.AppendHistory(ServicesEventKind, _startProblem, "start");
+            string problem = $"could not {what} at start: {e.Message}";
+            _startProblems[what] = problem;
+            _store.AppendHistory(ServicesEventKind, problem, "start");
             LogStartStepFailed(_logger, what, e.Message);
         }
     }
@@ -376,6 +415,12 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         {
             LogStrayStopped(_logger, unit, role);
             Announce($"{unit} was running on this {role} node and was stopped");
+        }
+
+        // A check only runs after the start-up preparation succeeded (ManagedServices retries it first).
+        if (check.AllStopped && _startProblems.TryRemove(StopServicesStep, out _))
+        {
+            _store.AppendHistory(ServicesEventKind, "the managed services are now stopped and bound to the agent", "start step retried by the stray-service check");
         }
 
         string? problem = check.AllStopped ? null : _ports.Services.Problem;

@@ -82,6 +82,9 @@ public sealed partial class ManagedServices : IManagedServices, IDisposable
 
     private volatile string? _problem;
 
+    /// <summary>The start-up preparation (the die-with-the-agent binding) failed; the stray check retries it. Under <see cref="_gate"/>.</summary>
+    private bool _unprepared;
+
     private enum Intent
     {
         /// <summary>Before the start-up stop: nothing is known yet, so no stray check either.</summary>
@@ -126,7 +129,9 @@ public sealed partial class ManagedServices : IManagedServices, IDisposable
     public Task<StoppedCheck> EnsureStoppedAtStartAsync(CancellationToken cancellationToken) =>
         ExclusiveAsync(Intent.Stop, async () =>
         {
+            _unprepared = true;
             await _control.PrepareAsync(_units, cancellationToken);
+            _unprepared = false;
             try
             {
                 await StopUnitsAsync(cancellationToken);
@@ -214,13 +219,28 @@ public sealed partial class ManagedServices : IManagedServices, IDisposable
     /// engine's last order was "stop" and <paramref name="nodeIsActive"/> — asked under the same gate
     /// that a promotion's start takes — says no. A promotion persists Active before it starts the
     /// services, so a check that wins the gate first only stops what the promotion then starts again,
-    /// and one that loses it sees Active (or the Run order) and does nothing.
+    /// and one that loses it sees Active (or the Run order) and does nothing. If the start-up preparation
+    /// failed, it is retried first and a failure throws (the check did not run); so a returned check with
+    /// <see cref="StoppedCheck.AllStopped"/> means the start-up stop is now fully done.
     /// </summary>
     public Task<StoppedCheck?> StopStrayAsync(Func<bool> nodeIsActive, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(nodeIsActive);
         return ExclusiveAsync<StoppedCheck?>(null, async () =>
-            !nodeIsActive() && _intent == Intent.Stop ? await CheckStoppedCoreAsync(cancellationToken) : null, cancellationToken);
+        {
+            if (nodeIsActive() || _intent != Intent.Stop)
+            {
+                return null;
+            }
+
+            if (_unprepared)
+            {
+                await _control.PrepareAsync(_units, cancellationToken);
+                _unprepared = false;
+            }
+
+            return await CheckStoppedCoreAsync(cancellationToken);
+        }, cancellationToken);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Threading.Channels;
 using Appliance.Core.Failover;
 using Appliance.Hw.Processes;
@@ -33,6 +34,34 @@ public sealed record HookResult(
 
     /// <summary>"OnActive /usr/local/sbin/dns-swing: exit code 0".</summary>
     public string Summary { get; init; } = "";
+
+    /// <summary>The per-stream cap the output was captured under, for the truncation mark.</summary>
+    public int OutputLimitKb { get; init; }
+
+    /// <summary>The history text: the summary, then stdout and stderr as captured (each within the limit), marked when cut.</summary>
+    public string HistoryMessage
+    {
+        get
+        {
+            var text = new StringBuilder(Summary);
+            AppendStream(text, "stdout", StandardOutput);
+            AppendStream(text, "stderr", StandardError);
+            if (OutputTruncated)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"\n[output truncated: only the first {OutputLimitKb} KiB of each stream kept]");
+            }
+
+            return text.ToString();
+        }
+    }
+
+    private static void AppendStream(StringBuilder text, string name, string output)
+    {
+        if (output.Length > 0)
+        {
+            text.Append('\n').Append(name).Append(":\n").Append(output.TrimEnd('\n'));
+        }
+    }
 }
 
 /// <summary>
@@ -128,6 +157,7 @@ public sealed partial class TransitionHooks : IAsyncDisposable
                 outcome.StandardOutput, outcome.StandardError, outcome.OutputTruncated, outcome.Elapsed)
             {
                 Summary = $"{name} {hook.Path}: {outcome.Summary}",
+                OutputLimitKb = _options.OutputLimitKb,
             };
             if (result.Ok)
             {

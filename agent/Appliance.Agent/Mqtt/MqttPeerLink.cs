@@ -18,6 +18,7 @@ public sealed class MqttPeerLink : IPeerLink
     private long _generation;
     private long _droppedFrames;
     private volatile byte[]? _lastState;
+    private Func<long, ReadOnlyMemory<byte>>? _willPayload;
     private int _started;
     private int _disposed;
 
@@ -96,6 +97,7 @@ public sealed class MqttPeerLink : IPeerLink
             throw new InvalidOperationException("the MQTT link is already started");
         }
 
+        _willPayload = willPayload;
         await Task.WhenAll(_paths.Select(p => p.StartAsync(willPayload, cancellationToken)));
     }
 
@@ -120,6 +122,18 @@ public sealed class MqttPeerLink : IPeerLink
         var bytes = offlineState.ToArray();
         _lastState = bytes;
         await Task.WhenAll(_paths.Select(p => p.DisconnectGracefullyAsync(bytes, cancellationToken)));
+    }
+
+    /// <summary>
+    /// Planned shutdown with the offline state the wills carry, built now for the newest generation: signed
+    /// by the will's builder and current for every path's connection, so the peer takes it as it would the
+    /// will. Nothing happens before <see cref="StartAsync"/> or when the builder has nothing to sign with (an
+    /// empty retained payload would only delete the state).
+    /// </summary>
+    public Task DisconnectGracefullyAsync(CancellationToken cancellationToken)
+    {
+        ReadOnlyMemory<byte> offlineState = _willPayload?.Invoke(CurrentGeneration) ?? ReadOnlyMemory<byte>.Empty;
+        return offlineState.IsEmpty ? Task.CompletedTask : DisconnectGracefullyAsync(offlineState, cancellationToken);
     }
 
     /// <summary>Abrupt close (no DISCONNECT): brokers publish the wills, as after a crash.</summary>

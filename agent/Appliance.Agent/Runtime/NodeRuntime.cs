@@ -40,36 +40,53 @@ public sealed class NodeRuntime
 
     public long Epoch => _ha.Snapshot?.Epoch ?? _ha.Persisted.Epoch;
 
-    /// <summary>Healthy unless the main loop or the engine's loop stalled, the engine died, services failed, or the pair is in conflict; one human line.</summary>
-    public (bool Healthy, string Message) CheckHealth()
+    /// <summary>Healthy unless the main loop or the engine's loop stalled, the engine died, services failed, the pair is in conflict, or a Passive is not synced; one human line.</summary>
+    public (bool Healthy, string Message) CheckHealth() => CheckHealth(_progress, _ha);
+
+    /// <summary>
+    /// What /check_health answers, from the loop and the HA service only: the engine's heartbeat summary
+    /// (<see cref="HeartbeatHealth"/>) is built from the same inputs without going through this class.
+    /// </summary>
+    public static (bool Healthy, string Message) CheckHealth(LoopProgress progress, HaService ha)
     {
-        var (healthy, message) = Evaluate(_progress);
+        ArgumentNullException.ThrowIfNull(ha);
+        var (healthy, message) = Evaluate(progress);
         if (!healthy)
         {
             return (healthy, message);
         }
 
-        if (_ha.EngineFaulted)
+        if (ha.EngineFaulted)
         {
             return (false, "failover engine stopped: see the journal");
         }
 
-        if (_ha.EngineLoopOverdue is var overdue && overdue > StallThreshold)
+        if (ha.EngineLoopOverdue is var overdue && overdue > StallThreshold)
         {
             return (false, string.Create(CultureInfo.InvariantCulture, $"failover engine loop stalled for {overdue.TotalSeconds:F1} s"));
         }
 
-        if (_ha.ServicesProblem is { } problem)
+        if (ha.ServicesProblem is { } problem)
         {
             return (false, "managed services: " + problem); // an event, not a role change
         }
 
-        return _ha.Snapshot switch
+        return ha.Snapshot switch
         {
             { Conflict: { } conflict } => (false, "HA conflict: " + conflict),
             { } snapshot when PassiveNotSynced(snapshot) is { } why => (false, "Passive and not synced: " + why),
             _ => (true, "OK"),
         };
+    }
+
+    /// <summary>Longest health text a heartbeat carries: it goes out every HeartbeatInterval on every path.</summary>
+    public const int HeartbeatHealthLength = 160;
+
+    /// <summary>The health field of every heartbeat: "ok", or the /check_health reason, cut short.</summary>
+    public static string HeartbeatHealth(LoopProgress progress, HaService ha)
+    {
+        var (healthy, message) = CheckHealth(progress, ha);
+        return healthy ? "ok" : message.Length > HeartbeatHealthLength ? message[..(HeartbeatHealthLength - 1)] + "…" : message;
     }
 
     /// <summary>

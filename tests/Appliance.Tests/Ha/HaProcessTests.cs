@@ -216,6 +216,91 @@ public class HaProcessTests
         Assert.True(history.Contains("offline (will", StringComparison.Ordinal), history);
     }
 
+    [Fact]
+    public async Task A_stopped_agent_leaves_its_signed_offline_state_and_disconnects_cleanly_so_no_will_fires()
+    {
+        await using var broker = await MosquittoBroker.StartNewAsync();
+        await using var pair = await AgentPair.StartExternalAsync([broker.PlainPort]);
+        var (active, passive) = await pair.SettledAsync(Generous);
+        string passiveId = (await AgentPair.HaStatusAsync(active)).Engine!.PeerNodeId!;
+        DateTimeOffset stopping = DateTimeOffset.UtcNow;
+
+        passive.Signal(Signals.SIGTERM);
+        Assert.Equal(0, await passive.WaitForExitAsync(Generous));
+
+        // mosquitto logs "disconnected." after a DISCONNECT (the will is discarded), "closed its connection." after a drop.
+        await broker.WaitForLogAsync($@"Client [^ ]+\.{passiveId}\.[^ ]+ disconnected\.", Generous);
+        Assert.DoesNotMatch($@"Client [^ ]+\.{passiveId}\.[^ ]+ closed its connection", broker.Log);
+
+        // The retained state is the offline message signed at the stop, not the will built when the connection opened.
+        using var late = MosquittoClientProcess.Start(
+            "mosquitto_sub", "-h", "127.0.0.1", "-p", broker.PlainPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-t", $"appliance/v1/+/{passiveId}/state", "-C", "1", "-W", "5", "-F", "%x");
+        Assert.Equal(0, await late.WaitForExitAsync(Generous));
+        byte[] frame = Convert.FromHexString(Assert.Single(late.OutputLines));
+        Assert.Equal(System.Security.Cryptography.HMACSHA256.HashData(pair.Key, [frame[0], .. frame.AsSpan(33)]), frame.AsSpan(1, 32).ToArray());
+        using var message = System.Text.Json.JsonDocument.Parse(frame.AsMemory(33));
+        Assert.Equal((int)Core.Heartbeat.PeerMessageKind.OfflineWill, message.RootElement.GetProperty("k").GetInt32());
+        Assert.True(message.RootElement.GetProperty("t").GetDateTimeOffset() >= stopping, message.RootElement.ToString());
+    }
+
+    [Fact]
+    public async Task Heartbeats_carry_the_check_health_problem_not_ok()
+    {
+        using var temp = new TempDir();
+        string stuck = temp.File("web-stuck");
+        // Once the file exists web.service runs and refuses to stop: the Passive's stray check fails and /check_health says why.
+        string systemctl = HookTestKit.Script(temp.File("systemctl"), $"""
+            if [ -e {stuck} ]; then
+              case "$1" in
+                is-active) echo active; exit 0 ;;
+                stop) echo 'Job for web.service canceled' >&2; exit 1 ;;
+              esac
+            fi
+            if [ "$1" = is-active ]; then echo inactive; exit 3; fi
+            exit 0
+
+            """);
+        await using var pair = await AgentPair.StartEmbeddedAsync(new Dictionary<string, string>
+        {
+            ["Appliance:Ha:Services:Kind"] = "Systemd",
+            ["Appliance:Ha:Services:Units:0"] = "web.service",
+            ["Appliance:Ha:Services:SystemctlPath"] = systemctl,
+            ["Appliance:Ha:Services:DropInDirectory"] = temp.File("dropins"),
+            ["Appliance:Ha:Services:StopListPath"] = temp.File("managed-units"),
+            ["Appliance:Ha:Services:StrayCheckInterval"] = "00:00:01",
+        });
+        var (active, passive) = await pair.SettledAsync(Generous);
+        string passiveId = (await AgentPair.HaStatusAsync(active)).Engine!.PeerNodeId!;
+        var heartbeats = new System.Collections.Concurrent.ConcurrentQueue<byte[]>();
+        using var client = new MQTTnet.MqttClientFactory().CreateMqttClient();
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            heartbeats.Enqueue(System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload));
+            return Task.CompletedTask;
+        };
+        await client.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", pair.BrokerPorts[0]).Build());
+        await client.SubscribeAsync(new MQTTnet.MqttClientSubscribeOptionsBuilder().WithTopicFilter($"appliance/v1/+/{passiveId}/heartbeat").Build());
+
+        await File.WriteAllTextAsync(stuck, "");
+        string problem = "";
+        using var http = passive.CreateTcpClient();
+        await pair.WaitForAsync(async () =>
+        {
+            using var response = await http.GetAsync(new Uri("check_health", UriKind.Relative));
+            problem = (await response.Content.ReadAsStringAsync()).TrimEnd('\n');
+            return response.StatusCode == System.Net.HttpStatusCode.InternalServerError;
+        }, Generous, "/check_health 500 on the Passive");
+        heartbeats.Clear();
+        await pair.WaitForAsync(() => Task.FromResult(heartbeats.Count >= 2), Generous, "heartbeats of the unhealthy Passive");
+
+        byte[] frame = heartbeats.Last();
+        Assert.Equal(System.Security.Cryptography.HMACSHA256.HashData(pair.Key, [frame[0], .. frame.AsSpan(33)]), frame.AsSpan(1, 32).ToArray());
+        using var message = System.Text.Json.JsonDocument.Parse(frame.AsMemory(33));
+        Assert.StartsWith("managed services: still running on a node that must not run them: web.service", problem, StringComparison.Ordinal);
+        Assert.Equal(problem, message.RootElement.GetProperty("h").GetString());
+    }
+
     private static async Task<string> HistoryAsync(AgentProcess node)
     {
         using var http = node.CreateLocalClient();

@@ -33,4 +33,56 @@ public sealed class ManagedServicesStartTests
         Assert.Equal("{\"Role\":\"Off\"}", await http.GetStringAsync(new Uri("UVMInterface/api/HighAvailability", UriKind.Relative)));
         Assert.False(agent.HasExited);
     }
+
+    [Fact]
+    public async Task A_failed_start_up_stop_is_retried_by_the_stray_check_and_health_recovers_when_it_succeeds()
+    {
+        using var temp = new TempDir();
+        string failReload = temp.File("fail-reload");
+        string calls = temp.File("calls");
+        await File.WriteAllTextAsync(failReload, "");
+        string systemctl = HookTestKit.Script(temp.File("systemctl"), $"""
+            echo "$*" >> {calls}
+            case "$1" in
+              daemon-reload) if [ -e {failReload} ]; then echo 'Access denied' >&2; exit 1; fi ;;
+              is-active) echo inactive; exit 3 ;;
+            esac
+            exit 0
+
+            """);
+        await using var agent = new AgentProcess(temp.File("data"), new Dictionary<string, string>
+        {
+            ["Appliance:Ha:Services:Kind"] = "Systemd",
+            ["Appliance:Ha:Services:Units:0"] = "web.service",
+            ["Appliance:Ha:Services:SystemctlPath"] = systemctl,
+            ["Appliance:Ha:Services:DropInDirectory"] = temp.File("dropins"),
+            ["Appliance:Ha:Services:StopListPath"] = temp.File("managed-units"),
+            ["Appliance:Ha:Services:StrayCheckInterval"] = "00:00:01",
+        });
+        agent.Start();
+        using var http = agent.CreateTcpClient();
+        using (HttpResponseMessage failed = await Poll.FirstAnswerAsync(http, "check_health", TimeSpan.FromSeconds(30), () => "check_health answering: " + agent.OutputText))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+            Assert.Contains("could not stop the managed services at start", await failed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // A retry that fails again changes nothing.
+        await Poll.UntilAsync(() => File.ReadLines(calls).Count(l => l == "daemon-reload") >= 2, TimeSpan.FromSeconds(30), () => "a retried daemon-reload");
+        Assert.Equal(HttpStatusCode.InternalServerError, await StatusAsync(http));
+
+        File.Delete(failReload);
+
+        await Poll.UntilAsync(async () => await StatusAsync(http) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), () => "healthy after the retry: " + agent.OutputText);
+        using var local = agent.CreateLocalClient();
+        string history = await local.GetStringAsync(new Uri("api/v1/history?limit=20", UriKind.Relative));
+        Assert.Contains("the managed services are now stopped and bound to the agent", history, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(temp.File("dropins"), "web.service.d", "50-appliance-agent.conf")));
+    }
+
+    private static async Task<HttpStatusCode> StatusAsync(HttpClient http)
+    {
+        using HttpResponseMessage response = await http.GetAsync(new Uri("check_health", UriKind.Relative));
+        return response.StatusCode;
+    }
 }

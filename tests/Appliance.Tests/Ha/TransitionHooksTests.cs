@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Appliance.Agent.Ha;
+using Appliance.Agent.Store;
+using Appliance.Core.Api;
 using Appliance.Core.Failover;
 using Appliance.Hw.Processes;
 using Appliance.Tests.Fixtures;
@@ -188,6 +190,50 @@ public sealed class TransitionHooksTests : IAsyncLifetime
         await using TransitionHooks hooks = Hooks(new HooksOptions { OnActive = new HookCommand { Path = "/bin/true" } });
 
         Assert.Empty(await hooks.RunAsync(HookTrigger.Passive, HaRole.Passive, 2, "demoted", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_posted_hook_s_stdout_and_stderr_are_recorded_in_the_store_history()
+    {
+        string hook = Script("dns-swing", "echo 'zone example.test now points at 192.0.2.10'\necho 'TTL above 60 s' >&2\n");
+        using AgentStore store = AgentStore.Open(_dir.File("data"), 100, null, TimeProvider.System);
+
+        HistoryEntry entry = await RecordedHookAsync(store, new HooksOptions { OnActive = new HookCommand { Path = hook } });
+
+        Assert.Equal(
+            $"OnActive {hook}: exit code 0: TTL above 60 s\nstdout:\nzone example.test now points at 192.0.2.10\nstderr:\nTTL above 60 s",
+            entry.Message);
+        Assert.Equal("ha transition", entry.Cause);
+    }
+
+    [Fact]
+    public async Task Hook_output_in_history_is_cut_at_OutputLimitKb_and_marked()
+    {
+        string line = new('x', 49);
+        string hook = Script("chatty", $"i=0\nwhile [ $i -lt 300 ]; do echo '{line}'; i=$((i+1)); done\n");
+        using AgentStore store = AgentStore.Open(_dir.File("data"), 100, null, TimeProvider.System);
+
+        HistoryEntry entry = await RecordedHookAsync(store, new HooksOptions { OutputLimitKb = 1, OnActive = new HookCommand { Path = hook } });
+
+        string kept = string.Concat(Enumerable.Repeat(line + "\n", 300))[..1024];
+        Assert.Equal($"OnActive {hook}: exit code 0\nstdout:\n{kept}\n[output truncated: only the first 1 KiB of each stream kept]", entry.Message);
+    }
+
+    /// <summary>Posts a promotion through the hook worker, recording as the agent does, and returns the one history row.</summary>
+    private static async Task<HistoryEntry> RecordedHookAsync(AgentStore store, HooksOptions options)
+    {
+        var collected = new HookResults(1);
+        await using (TransitionHooks hooks = Hooks(options, result =>
+        {
+            HaEventsSink.RecordHook(store, result);
+            collected.Add(result);
+        }))
+        {
+            hooks.Post(new HaTransition(HaRole.Passive, HaRole.Active, 5, "peer lost"));
+            await collected.WaitAsync();
+        }
+
+        return Assert.Single(store.ReadHistory(10), e => e.Kind == HaEventsSink.HookHistoryKind);
     }
 
     /// <summary>A zombie (killed, not yet reaped by its new parent) no longer runs.</summary>
