@@ -296,6 +296,13 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
                 return mismatched;
             }
 
+            // A name outside the pair would silently fall back to "paired first": refuse it while paired.
+            if (settings.PreferredActive is { } preferred && _engine?.Snapshot is { Paired: true, PeerNodeId: { } peer }
+                && preferred != peer && preferred != _store.Identity.NodeId)
+            {
+                return [$"{nameof(HaSettings.PreferredActive)}='{preferred}' is not in this pair: allowed null, '{_store.Identity.NodeId}' or '{peer}'"];
+            }
+
             _store.WriteSetting(SettingsKey, JsonSerializer.Serialize(settings, HaStoreJson.Default.HaSettings));
             if (_engine is not null)
             {

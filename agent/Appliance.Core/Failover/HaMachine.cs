@@ -34,6 +34,8 @@ namespace Appliance.Core.Failover;
 /// shared IP holder, else higher epoch, else PreferredActive (default: paired first), else lower node id.</item>
 /// <item>Planned switch is two-phase over cmd: the Active persists Passive, releases IP, stops services and sends
 /// Released; only then does the Passive promote (after SyncPull with --sync). Never two Actives.</item>
+/// <item>Passive and PreferredActive, beside a heard Active for SwitchBackAfter (keepalived preempt_delay; 0 = never, as the
+/// appliance) → the same planned switch, with sync.</item>
 /// <item>FailoverPending re-announces every FailedNotificationRate (appliance guide) and retries fencing.</item>
 /// </list>
 /// Epochs are ballots (as Paxos): the node with the lower id promotes only to even epochs and the other to odd
@@ -126,6 +128,7 @@ public sealed class HaMachine
             state.Takeover?.WakeAt ?? TimeSpan.MaxValue,
             state.Handover?.Deadline ?? TimeSpan.MaxValue,
             state.Peer?.GoingDownAt is { } down ? down + _settings.RebootBlackoutWindow : TimeSpan.MaxValue,
+            state.SwitchBackSince is { } since ? since + _settings.SwitchBackAfter : TimeSpan.MaxValue,
         ];
         foreach (TimeSpan candidate in candidates)
         {
@@ -407,7 +410,7 @@ public sealed class HaMachine
                     Break($"peer {State.PeerNodeId} broke the pair", tellPeer: false);
                     break;
                 case PeerCommandKind.RequestRelease when State.Role == HaRole.Active:
-                    ReleaseTo(command.RequestId, command.Sync, $"planned switch: peer {State.PeerNodeId} asked to become primary");
+                    ReleaseTo(command.RequestId, command.Sync, $"planned switch: peer {State.PeerNodeId} asked to become primary (request {command.RequestId})");
                     break;
                 case PeerCommandKind.Released when State.Role != HaRole.Active && State.Peer!.Role != HaRole.Active:
                     Promote($"planned switch: {State.PeerNodeId} released (request {command.RequestId})", command.Sync);
@@ -429,6 +432,11 @@ public sealed class HaMachine
                 {
                     ChangeRole(HaRole.Passive, $"peer {State.PeerNodeId} heard again; takeover ({takeover.Stage}) cancelled");
                 }
+            }
+
+            if (State.Handover is { Stage: HandoverStage.ReleasedToPeer } && peer.Role == HaRole.Active && peer.Epoch > State.Epoch)
+            {
+                State = State with { Handover = null }; // the peer promoted: the switch is complete
             }
 
             if (peer.GoingDownAt is not null && State.Role != HaRole.Active)
@@ -595,6 +603,12 @@ public sealed class HaMachine
             {
                 Publish(PeerChannel.Heartbeat, PeerMessageKind.Heartbeat);
                 State = State with { NextHeartbeatAt = Now + _s.HeartbeatInterval };
+                if (State.Handover is { Stage: HandoverStage.ReleasedToPeer } released && State.Peer?.Role != HaRole.Active)
+                {
+                    // Released may have been lost: say it again until the peer shows Active, rather than leave the
+                    // pair without an Active until the handover deadline. The peer promotes once, on the first it gets.
+                    Publish(PeerChannel.Command, PeerMessageKind.Command, new PeerCommand(PeerCommandKind.Released, released.RequestId, released.Sync));
+                }
             }
 
             if (State.Handover is { } handover && Now >= handover.Deadline)
@@ -623,6 +637,7 @@ public sealed class HaMachine
                 return;
             }
 
+            ConsiderSwitchBack();
             if (State.Handover is not null || !IsPeerLost(out string cause))
             {
                 return;
@@ -649,6 +664,42 @@ public sealed class HaMachine
 
             Effects.Add(new HaEffect.Notify(HaEventKind.PeerLost, cause));
             StartTakeover(cause, operatorOverride: false);
+        }
+
+        /// <summary>
+        /// The preferred node takes its role back once it has been a Passive beside a heard, unsuspended Active for
+        /// SwitchBackAfter: a planned switch with sync, so there is never a second Active and no data is left behind.
+        /// Anything that interrupts the wait (a conflict, a suspension, the peer unheard, a switch under way) restarts it.
+        /// </summary>
+        private void ConsiderSwitchBack()
+        {
+            bool waiting = _s.SwitchBackAfter > TimeSpan.Zero
+                && State is { Role: HaRole.Passive, Suspended: false, Handover: null, Takeover: null, Conflict: null, Syncing: false }
+                && State.Peer is { Role: HaRole.Active, Suspended: false, GoingDownAt: null }
+                && machine.PeerReachable(State, Now)
+                && machine.IsPreferred(State);
+            if (!waiting)
+            {
+                State = State with { SwitchBackSince = null };
+                return;
+            }
+
+            if (State.SwitchBackSince is not { } since)
+            {
+                State = State with { SwitchBackSince = Now };
+                return;
+            }
+
+            if (Now < since + _s.SwitchBackAfter)
+            {
+                return;
+            }
+
+            string cause = $"switch-back: {State.NodeId} is PreferredActive and was Passive beside Active {State.PeerNodeId} for SwitchBackAfter={Ms(_s.SwitchBackAfter)}";
+            State = State with { SwitchBackSince = null };
+            Effects.Add(new HaEffect.RecordHistory(new HaTransition(State.Role, State.Role, State.Epoch, cause)));
+            Effects.Add(new HaEffect.Notify(HaEventKind.SwitchBack, cause));
+            RequestRelease("switch-back", sync: true);
         }
 
         private void AdvanceTakeover(Takeover takeover)
@@ -879,10 +930,17 @@ public sealed class HaMachine
                 return CommandResult.Refused($"become-primary refused: the peer is {State.Peer.Role}, not Active; use fix-conflict or failover-now");
             }
 
-            string id = $"{State.NodeId}-{Now.Ticks.ToString(CultureInfo.InvariantCulture)}";
+            string id = RequestRelease("operator", sync);
+            return CommandResult.Done($"planned switch {id}: asked {State.PeerNodeId} to release; this node promotes when it confirms");
+        }
+
+        /// <summary>Phase one of a planned switch: ask the Active to release; <see cref="OnPeerCommand"/> promotes on Released.</summary>
+        private string RequestRelease(string by, bool sync)
+        {
+            string id = $"{State.NodeId}-{by}-{Now.Ticks.ToString(CultureInfo.InvariantCulture)}";
             State = State with { Handover = new Handover(HandoverStage.AwaitingRelease, id, sync, Now + (2 * _s.PartnerFailoverTimeout)) };
             Publish(PeerChannel.Command, PeerMessageKind.Command, new PeerCommand(PeerCommandKind.RequestRelease, id, sync));
-            return CommandResult.Done($"planned switch {id}: asked {State.PeerNodeId} to release; this node promotes when it confirms");
+            return id;
         }
 
         private CommandResult BecomeBackup(bool sync, bool evenIfUnreachable)

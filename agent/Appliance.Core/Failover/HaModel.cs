@@ -161,6 +161,7 @@ public enum HaEventKind
     Fencing,
     Pairing,
     Sync,
+    SwitchBack,
 }
 
 /// <summary>

@@ -113,6 +113,13 @@ public sealed record HaSettings
     /// <summary>Node id preferred in ties; null = the node paired first (earliest PairedAt).</summary>
     public string? PreferredActive { get; init; }
 
+    /// <summary>
+    /// How long the PreferredActive must stay a Passive beside a heard, unsuspended Active before it takes the role
+    /// back by a planned switch with sync (keepalived's preempt_delay). Zero: never, as the appliance, which
+    /// switches back only when an operator says so.
+    /// </summary>
+    public TimeSpan SwitchBackAfter { get; init; } = TimeSpan.Zero;
+
     /// <summary>How often a pending or failed takeover is re-announced.</summary>
     public TimeSpan FailedNotificationRate { get; init; } = TimeSpan.FromMinutes(15);
 
@@ -140,6 +147,11 @@ public sealed record HaSettings
     public static readonly TimeSpan MinPartnerFailoverTimeout = TimeSpan.FromMilliseconds(300);
     public static readonly TimeSpan MaxPartnerFailoverTimeout = TimeSpan.FromMinutes(10_000);
 
+    /// <summary>Shorter would hand the role back before the pair has seen the returned node stay up.</summary>
+    public static readonly TimeSpan MinSwitchBackAfter = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan MaxSwitchBackAfter = TimeSpan.FromMinutes(10_000);
+    private static readonly string SwitchBackRange = $"0 (never) or {Bound(MinSwitchBackAfter)} – {Bound(MaxSwitchBackAfter)}";
+
     private const string TargetForm = "an IP or DNS host (ICMP) or host:port with port 1 – 65535 (TCP)";
 
     /// <summary>Every duration setting with its range: <see cref="Validate"/> checks and <see cref="Accepted"/> describes the same table.</summary>
@@ -166,6 +178,7 @@ public sealed record HaSettings
                 [nameof(FencingEnabled)] = "true | false",
                 [nameof(ConnectivityTestTargets)] = $"a list of 0 – {MaxConnectivityTargets} entries, each {TargetForm}",
                 [nameof(PreferredActive)] = $"null or {NodeIds.Rule}",
+                [nameof(SwitchBackAfter)] = $"{SwitchBackRange} as a duration \"hh:mm:ss[.fff]\"",
             }),
         StringComparer.OrdinalIgnoreCase);
 
@@ -188,6 +201,15 @@ public sealed record HaSettings
         if (PartnerFailoverTimeout <= HeartbeatInterval)
         {
             errors.Add($"{nameof(PartnerFailoverTimeout)}={Show(PartnerFailoverTimeout)} must exceed {nameof(HeartbeatInterval)}={Show(HeartbeatInterval)}");
+        }
+
+        if (SwitchBackAfter != TimeSpan.Zero && (SwitchBackAfter < MinSwitchBackAfter || SwitchBackAfter > MaxSwitchBackAfter))
+        {
+            errors.Add($"{nameof(SwitchBackAfter)}={Show(SwitchBackAfter)} is out of range: allowed {SwitchBackRange}");
+        }
+        else if (SwitchBackAfter != TimeSpan.Zero && FailoverMode == FailoverMode.Medium)
+        {
+            errors.Add($"{nameof(SwitchBackAfter)}={Show(SwitchBackAfter)} needs {nameof(FailoverMode)}=Automatic: in Medium mode only an operator changes roles (allowed 0 with Medium)");
         }
 
         if (!Enum.IsDefined(FailoverMode))

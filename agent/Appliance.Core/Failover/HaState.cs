@@ -112,6 +112,9 @@ public sealed record HaState
     public string? PendingReason { get; init; }
 
     public TimeSpan? LastAnnouncedAt { get; init; }
+
+    /// <summary>Since when this node, the preferred one, has been a Passive beside a heard Active (SwitchBackAfter's clock).</summary>
+    public TimeSpan? SwitchBackSince { get; init; }
     public string? Conflict { get; init; }
     public TimeSpan NextHeartbeatAt { get; init; }
 

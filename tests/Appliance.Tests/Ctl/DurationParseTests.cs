@@ -45,6 +45,9 @@ public class DurationParseTests
         Assert.Equal(value, HaCommand.ParseDuration("x", HaSettings.Show(value)));
     }
 
+    [Fact]
+    public void A_bare_zero_reads_as_the_ranges_print_it() => Assert.Equal(TimeSpan.Zero, HaCommand.ParseDuration("SwitchBackAfter", "0"));
+
     [Theory]
     [InlineData("14mins")]
     [InlineData("min")]

@@ -24,6 +24,9 @@ public class HaSettingsTests
         { new HaSettings { ConnectivityTestTargets = [.. Enumerable.Range(1, 9).Select(i => $"10.0.0.{i}")] }, "ConnectivityTestTargets has 9 entries: allowed 0 – 8" },
         { new HaSettings { ConnectivityTestTargets = ["gw.example:99999"] }, "ConnectivityTestTargets entry 'gw.example:99999' is invalid: allowed an IP or DNS host (ICMP) or host:port with port 1 – 65535 (TCP)" },
         { new HaSettings { ConnectivityTestTargets = ["bad host!"] }, "ConnectivityTestTargets entry 'bad host!' is invalid: allowed an IP or DNS host (ICMP) or host:port with port 1 – 65535 (TCP)" },
+        { new HaSettings { SwitchBackAfter = TimeSpan.FromSeconds(5) }, "SwitchBackAfter=5s is out of range: allowed 0 (never) or 10 s – 10,000 min" },
+        { new HaSettings { SwitchBackAfter = TimeSpan.FromMinutes(-1) }, "SwitchBackAfter=-1min is out of range: allowed 0 (never) or 10 s – 10,000 min" },
+        { new HaSettings { SwitchBackAfter = TimeSpan.FromMinutes(5), FailoverMode = FailoverMode.Medium }, "SwitchBackAfter=5min needs FailoverMode=Automatic: in Medium mode only an operator changes roles (allowed 0 with Medium)" },
         { new HaSettings { PreferredActive = "node a" }, "PreferredActive='node a' is invalid: allowed 1 – 64 characters of letters, digits, '.', '_' or '-'" },
     };
 

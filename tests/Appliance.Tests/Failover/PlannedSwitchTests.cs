@@ -8,21 +8,13 @@ public class PlannedSwitchTests
 {
     private static readonly HaSettings Settings = new() { FencingEnabled = false, PreferredActive = "node-a" };
 
-    private readonly MachineDriver _a = new(Settings, "node-a", "node-b");
-    private readonly MachineDriver _b = new(Settings, "node-b", "node-a");
+    private MachineDriver _a;
+    private MachineDriver _b;
     private readonly List<string> _log = [];
     private long _seqA;
     private long _seqB;
 
-    public PlannedSwitchTests()
-    {
-        IReadOnlyList<HaEffect> startA = _a.Effects, startB = _b.Effects;
-        Deliver(_a, startA);
-        Deliver(_b, startB);
-        Assert.Equal(HaRole.Active, _a.State.Role);
-        Assert.Equal(HaRole.Passive, _b.State.Role);
-        _log.Clear();
-    }
+    public PlannedSwitchTests() => UseSettings(Settings);
 
     [Fact]
     public void Become_primary_is_two_phase_and_never_has_two_Actives()
@@ -75,6 +67,85 @@ public class PlannedSwitchTests
 
         Assert.Equal(HaRole.Off, _a.State.Role);
         Assert.Equal(HaRole.Off, _b.State.Role);
+    }
+
+    [Fact]
+    public void The_preferred_node_takes_its_role_back_after_SwitchBackAfter_by_a_planned_switch_with_sync()
+    {
+        UseSettings(Settings with { SwitchBackAfter = TimeSpan.FromSeconds(30) });
+        Run(_b, new OperatorCommand.BecomePrimary(Sync: false)); // the preferred node a is now Passive
+        _log.Clear();
+
+        RunBoth(TimeSpan.FromSeconds(29));
+        Assert.Equal(HaRole.Passive, _a.State.Role);
+        Assert.DoesNotContain(_log, l => l.Contains("RequestRelease", StringComparison.Ordinal));
+
+        RunBoth(TimeSpan.FromSeconds(3));
+
+        Assert.Equal(HaRole.Active, _a.State.Role);
+        Assert.Equal(HaRole.Passive, _b.State.Role);
+        Assert.Equal(
+            ["node-a: sends RequestRelease", "node-b: PersistState(Passive)", "node-b: StopServices", "node-b: ReleaseSharedIp", "node-b: sends Released", "node-a: PersistState(Active)", "node-a: SyncPull"],
+            _log.Where(l => !l.Contains("Publish", StringComparison.Ordinal) && !l.Contains("sends State", StringComparison.Ordinal) && !l.Contains("sends Heartbeat", StringComparison.Ordinal)));
+        Assert.False(_a.State.HoldsSharedIp); // clients wait until the pull from the old Active is done
+    }
+
+    [Fact]
+    public void A_suspension_or_a_conflict_restarts_the_switch_back_wait_and_the_other_node_never_switches()
+    {
+        UseSettings(Settings with { SwitchBackAfter = TimeSpan.FromSeconds(30) });
+        Run(_b, new OperatorCommand.BecomePrimary(Sync: false));
+        RunBoth(TimeSpan.FromSeconds(20));
+        Run(_a, new OperatorCommand.SuspendFailover());
+        RunBoth(TimeSpan.FromSeconds(5));
+        Run(_a, new OperatorCommand.ResumeFailover());
+        _log.Clear();
+
+        RunBoth(TimeSpan.FromSeconds(28)); // 53 s since the switch, 28 s since the resume
+        Assert.Equal(HaRole.Passive, _a.State.Role);
+        RunBoth(TimeSpan.FromSeconds(4));
+        Assert.Equal(HaRole.Active, _a.State.Role);
+
+        // Back on the preferred node: b, Passive now, never asks for the role.
+        _log.Clear();
+        RunBoth(TimeSpan.FromMinutes(2));
+        Assert.Equal(HaRole.Active, _a.State.Role);
+        Assert.DoesNotContain(_log, l => l.Contains("RequestRelease", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Without_SwitchBackAfter_the_roles_stay_where_an_operator_put_them()
+    {
+        Run(_b, new OperatorCommand.BecomePrimary(Sync: false));
+
+        RunBoth(TimeSpan.FromMinutes(30));
+
+        Assert.Equal(HaRole.Passive, _a.State.Role);
+        Assert.Equal(HaRole.Active, _b.State.Role);
+    }
+
+    /// <summary>Both machines anew with <paramref name="settings"/>, started and settled: a Active, b Passive.</summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_a), nameof(_b))]
+    private void UseSettings(HaSettings settings)
+    {
+        _a = new MachineDriver(settings, "node-a", "node-b");
+        _b = new MachineDriver(settings, "node-b", "node-a");
+        IReadOnlyList<HaEffect> startA = _a.Effects, startB = _b.Effects;
+        Deliver(_a, startA);
+        Deliver(_b, startB);
+        Assert.Equal(HaRole.Active, _a.State.Role);
+        Assert.Equal(HaRole.Passive, _b.State.Role);
+        _log.Clear();
+    }
+
+    /// <summary>Both clocks forward in 100 ms steps, each node's heartbeats delivered to the other.</summary>
+    private void RunBoth(TimeSpan by)
+    {
+        for (TimeSpan t = TimeSpan.Zero; t < by; t += TimeSpan.FromMilliseconds(100))
+        {
+            Deliver(_a, _a.Advance(TimeSpan.FromMilliseconds(100)));
+            Deliver(_b, _b.Advance(TimeSpan.FromMilliseconds(100)));
+        }
     }
 
     private void Run(MachineDriver node, OperatorCommand command)

@@ -101,6 +101,35 @@ public class HaOperationsApiTests
         await AssertCommandAsync(passive, "failover-now", HttpStatusCode.Conflict, "not paired: run 'appliancectl ha establish");
     }
 
+    [Fact]
+    public async Task A_stranger_as_PreferredActive_is_refused_and_the_preferred_node_takes_its_role_back_after_SwitchBackAfter()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var (active, passive) = await pair.SettledAsync(Generous);
+        string activeId = (await AgentPair.HaStatusAsync(passive)).Engine!.PeerNodeId!;
+        string passiveId = (await AgentPair.HaStatusAsync(active)).Engine!.PeerNodeId!;
+
+        using (var http = active.CreateLocalClient())
+        {
+            string before = await http.GetStringAsync(new Uri("api/v1/ha/settings", UriKind.Relative));
+            using var refused = await http.PutAsJsonAsync("api/v1/ha/settings", new HaSettings { FencingEnabled = false, PreferredActive = "node-x" }, ApiJsonContext.Default.HaSettings);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal($"PreferredActive='node-x' is not in this pair: allowed null, '{activeId}' or '{passiveId}'",
+                (await refused.Content.ReadFromJsonAsync(ApiJsonContext.Default.ApiError))!.Error);
+            Assert.Equal(before, await http.GetStringAsync(new Uri("api/v1/ha/settings", UriKind.Relative)));
+        }
+
+        await pair.PutHaSettingsAsync(new HaSettings { FencingEnabled = false, PreferredActive = activeId, SwitchBackAfter = TimeSpan.FromSeconds(10) });
+        await AssertCommandAsync(active, "become-backup", HttpStatusCode.OK, "planned switch");
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active", Generous, "the planned switch away from the preferred node");
+
+        var home = await pair.WaitForAsync(async () => await AgentPair.RoleAsync(active) == "Active" && await AgentPair.RoleAsync(passive) == "Passive",
+            TimeSpan.FromSeconds(40), "the preferred node takes its role back");
+        Assert.True(home >= TimeSpan.FromSeconds(9), $"switched back after {home}, before SwitchBackAfter=10s");
+        Assert.Contains($"switch-back: {activeId} is PreferredActive and was Passive beside Active {passiveId} for SwitchBackAfter=10s", await HistoryAsync(active), StringComparison.Ordinal);
+        Assert.Contains("sync pull", await HistoryAsync(active), StringComparison.Ordinal); // it pulled before serving
+    }
+
     /// <summary>POSTs <paramref name="body"/> to /api/v1/ha/<paramref name="operation"/> over the local socket; asserts status and the answer's start.</summary>
     private static async Task AssertCommandAsync(AgentProcess node, string operation, HttpStatusCode status, string expectedStart, string body = "{}")
     {

@@ -46,6 +46,9 @@ internal sealed class SimCluster
 
     public int Promotions { get; private set; }
 
+    /// <summary>Switch-backs the preferred node started (each a planned switch it asked for on its own).</summary>
+    public int SwitchBacks { get; private set; }
+
     public int Events { get; private set; }
 
     public string TraceText => string.Join('\n', _trace.Select(t => $"[{t.At.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture),8}s] {t.Text}"));
@@ -126,7 +129,7 @@ internal sealed class SimCluster
                 });
                 break;
             case Fault.Isolate i:
-                At(i.At, () => { _nodes[i.Node].IsolatedUntil = i.At + i.For; Trace($"{_nodes[i.Node].Id}: isolated for {i.For.TotalSeconds:F1}s"); Disturb(i.At + i.For); });
+                At(i.At, () => { _nodes[i.Node].Isolate(i.At, i.For); Trace($"{_nodes[i.Node].Id}: isolated for {i.For.TotalSeconds:F1}s"); Disturb(i.At + i.For); });
                 break;
             case Fault.Operate o:
                 At(o.At, () => Operate(o));
@@ -276,7 +279,7 @@ internal sealed class SimCluster
             Fail("Medium mode never promotes without an operator", $"{node.Id} promoted to epoch {epoch}: {cause}");
         }
 
-        if (_schedule.Settings.ConnectivityTestTargets.Count > 0 && node.IsolatedUntil > _now && node.IsolatedSinceTakeover)
+        if (_schedule.Settings.ConnectivityTestTargets.Count > 0 && node.IsolatedSinceTakeover)
         {
             Fail("an isolated node never promotes", $"{node.Id} promoted while isolated since before its takeover began: {cause}");
         }
@@ -321,10 +324,25 @@ internal sealed class SimCluster
 
         public TimeSpan WallOffset { get; set; }
 
-        public TimeSpan IsolatedUntil { get; set; }
+        public TimeSpan IsolatedUntil { get; private set; }
 
-        /// <summary>Isolation began before the current takeover started (so probes must have failed).</summary>
-        public bool IsolatedSinceTakeover { get; private set; }
+        /// <summary>Start of the isolation in force (overlapping isolations count as one).</summary>
+        private TimeSpan _isolatedFrom;
+
+        private TimeSpan _takeoverStartedAt;
+
+        /// <summary>Isolated without a break since before the current takeover started: every probe it ran must have failed.</summary>
+        public bool IsolatedSinceTakeover => IsolatedUntil > sim._now && _isolatedFrom <= _takeoverStartedAt;
+
+        public void Isolate(TimeSpan at, TimeSpan duration)
+        {
+            if (IsolatedUntil <= at)
+            {
+                _isolatedFrom = at;
+            }
+
+            IsolatedUntil = at + duration > IsolatedUntil ? at + duration : IsolatedUntil;
+        }
 
         private DateTimeOffset Wall => WallOrigin + sim._now + WallOffset;
 
@@ -415,12 +433,11 @@ internal sealed class SimCluster
         public void Apply(HaInput input)
         {
             HaState before = State;
-            bool wasIsolated = IsolatedUntil > sim._now;
             Decision decision = machine.Decide(State, input, new HaClock(sim._now, Wall));
             State = decision.State;
             if (before.Takeover is null && State.Takeover is not null)
             {
-                IsolatedSinceTakeover = wasIsolated;
+                _takeoverStartedAt = sim._now;
             }
 
             if (input is HaInput.OperatorInput op && decision.Effects.OfType<HaEffect.Reply>().FirstOrDefault() is { } reply)
@@ -482,6 +499,13 @@ internal sealed class SimCluster
                     break;
                 case HaEffect.Notify notify:
                     sim.Trace($"{id}: {notify.Kind}: {notify.Message}");
+                    if (notify.Kind == HaEventKind.SwitchBack)
+                    {
+                        // A planned switch has a moment with no Active (never one with two): allow it the handover's deadline.
+                        sim.SwitchBacks++;
+                        sim.Disturb(sim._now + (2 * sim._schedule.NodeSettings.Max(s => s.PartnerFailoverTimeout)));
+                    }
+
                     break;
                 default:
                     break; // IP and services: the role is the observable; history goes to the trace via Notify

@@ -5,7 +5,7 @@ namespace Appliance.Tests.Simulation;
 /// <summary>What a schedule may break; the invariants asserted depend on it.</summary>
 internal enum ScheduleClass
 {
-    /// <summary>Everything: partitions, loss, delay spikes, crashes, flaps, clock jumps, fencing faults, operators.</summary>
+    /// <summary>Everything: partitions, loss, delay spikes, crashes, flaps, clock jumps, fencing faults, operators; half with switch-back on.</summary>
     Chaos,
 
     /// <summary>Only delays with delay + the sender's HeartbeatInterval below the receiver's silence timeout: no failover may happen.</summary>
@@ -109,6 +109,12 @@ internal sealed record SimSchedule(
         };
 
         // Drawn from the seed, not the generator, so every other part of a schedule stays as it was.
+        if (kind == ScheduleClass.Chaos && seed / 10 % 2 == 1)
+        {
+            // Switch-back is automatic: it may never show two Actives nor delay the single Active after a heal.
+            settings = settings with { SwitchBackAfter = TimeSpan.FromSeconds(10 + (seed / 20 % 30)) };
+        }
+
         HaSettings[] nodeSettings = seed / 10 % 3 == 0
             ? [settings, settings with { HeartbeatInterval = TimeSpan.FromMilliseconds(300), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(600) }]
             : [settings, settings];

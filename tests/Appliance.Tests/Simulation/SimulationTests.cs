@@ -20,6 +20,7 @@ public class SimulationTests(ITestOutputHelper output)
         var classes = new Dictionary<ScheduleClass, int>();
         long events = 0;
         int promotions = 0;
+        int switchBacks = 0;
         foreach (int seed in seeds)
         {
             SimSchedule schedule = SimSchedule.FromSeed(seed);
@@ -41,12 +42,14 @@ public class SimulationTests(ITestOutputHelper output)
             classes[schedule.Class] = classes.GetValueOrDefault(schedule.Class) + 1;
             events += cluster.Events;
             promotions += cluster.Promotions;
+            switchBacks += cluster.SwitchBacks;
         }
 
-        output.WriteLine($"{seeds.Length} schedules, {events} events, {promotions} promotions in {clock.Elapsed.TotalSeconds:F1}s; " +
+        output.WriteLine($"{seeds.Length} schedules, {events} events, {promotions} promotions, {switchBacks} switch-backs in {clock.Elapsed.TotalSeconds:F1}s; " +
             string.Join(", ", classes.Select(kv => $"{kv.Key}={kv.Value}")));
         // Schedules must exercise failover, not just sit idle: far more promotions than schedules.
         Assert.True(seeds.Length < 50 || promotions > seeds.Length, $"only {promotions} promotions in {seeds.Length} schedules");
+        Assert.True(seeds.Length < 50 || switchBacks > seeds.Length / 20, $"only {switchBacks} switch-backs in {seeds.Length} schedules");
     }
 
     [Fact]

@@ -138,6 +138,11 @@ public static class HaCommand
             return exact;
         }
 
+        if (value == "0")
+        {
+            return TimeSpan.Zero; // as the ranges print it: "0 – 60 min", "0 (never)"
+        }
+
         // "min" is how the agent prints minutes (HaSettings.Show: 50ms, 3s, 14min): what it prints must read back.
         (string Suffix, double Scale)[] units = [("ms", 1), ("min", 60_000), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
         foreach (var (suffix, scale) in units)
