@@ -114,6 +114,21 @@ public class PlannedSwitchTests
     }
 
     [Fact]
+    public void A_lost_Released_is_said_again_with_the_next_heartbeat_and_the_switch_completes()
+    {
+        IReadOnlyList<HaEffect> effects = _a.Feed(new HaInput.OperatorInput(new OperatorCommand.BecomeBackup(Sync: false, EvenIfUnreachable: false)));
+        Deliver(_a, [.. effects.Where(e => e is not HaEffect.Publish { Message.Command: not null })]); // Released lost on the way
+        Assert.Equal(HaRole.Passive, _a.State.Role);
+        Assert.Equal(HaRole.Passive, _b.State.Role);
+
+        RunBoth(TimeSpan.FromSeconds(1.1)); // well inside the 6 s handover deadline
+
+        Assert.Equal(HaRole.Active, _b.State.Role);
+        Assert.Equal(HaRole.Passive, _a.State.Role);
+        Assert.Null(_a.State.Handover); // the peer's Active heartbeat completed the switch
+    }
+
+    [Fact]
     public void Without_SwitchBackAfter_the_roles_stay_where_an_operator_put_them()
     {
         Run(_b, new OperatorCommand.BecomePrimary(Sync: false));
