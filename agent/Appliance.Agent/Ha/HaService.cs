@@ -49,7 +49,11 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     private MqttPeerLink? _link;
     private FailoverEngine? _engine;
     private StrayServiceGuard? _strayGuard;
+    private readonly OrderedSharedAddress _address;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _addressRetry = Task.CompletedTask;
     private const string StopServicesStep = "stop the managed services";
+    private const string ReleaseAddressStep = "release the shared address";
 
     /// <summary>Failed start steps by name; the services step is cleared by the stray check once it retried it successfully.</summary>
     private readonly ConcurrentDictionary<string, string> _startProblems = new(StringComparer.Ordinal);
@@ -63,6 +67,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         _linkOptions = options.Ha.PeerLink;
         _strayCheckInterval = options.Ha.Services.StrayCheckInterval;
         _ports = ports;
+        _address = new OrderedSharedAddress(ports.SharedAddress);
         _events = events;
         _time = time;
         _loggers = loggers;
@@ -107,7 +112,12 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
         // Whatever this node held before it stopped (or was killed) is released before it rejoins:
         // the engine decides afresh, and never comes up Active while its peer is.
-        await StartStepAsync("release the shared address", () => _ports.SharedAddress.ReleaseAsync(cancellationToken));
+        await StartStepAsync(ReleaseAddressStep, () => _address.ReleaseAsync(cancellationToken));
+        if (_startProblems.ContainsKey(ReleaseAddressStep))
+        {
+            _addressRetry = Task.Run(() => RetryAddressReleaseAsync(_stopping.Token), CancellationToken.None);
+        }
+
         await StartStepAsync(StopServicesStep, () => _ports.Services.EnsureStoppedAtStartAsync(cancellationToken));
         if (!_ports.Services.IsEmpty)
         {
@@ -124,12 +134,12 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await StopStrayGuardAsync();
+        await StopBackgroundChecksAsync();
 
         // Before the link says offline: the peer may take the address the moment it hears that.
-        if (_ports.SharedAddress.IsHeld)
+        if (_address.IsHeld)
         {
-            await _ports.SharedAddress.ReleaseAsync(cancellationToken);
+            await _address.ReleaseAsync(cancellationToken);
         }
 
         await StopEngineAsync(planned: true, cancellationToken);
@@ -141,7 +151,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await StopStrayGuardAsync();
+        await StopBackgroundChecksAsync();
         await StopEngineAsync(planned: false, CancellationToken.None);
         if (_ports.SharedAddress is IAsyncDisposable sharedAddress)
         {
@@ -154,6 +164,8 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         }
 
         _gate.Dispose();
+        _stopping.Dispose();
+        _address.Dispose();
     }
 
     /// <summary>Announces an event to the pair on …/events (signed); nothing while unpaired. Never pass a secret.</summary>
@@ -321,7 +333,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     {
         ConfigureLink(pairing.PeerHost, pairing.PeerPort, pairId: "p" + pairing.KeyFingerprint, peerNodeId: pairing.PeerNodeId);
         _link = new MqttPeerLink(_linkOptions, _broker, _loggers.CreateLogger<MqttPeerLink>(), _time);
-        var ports = new HaPorts(_haStore, _link, _ports.Fencer, _ports.SharedAddress, _ports.Services, _ports.Probe, _events);
+        var ports = new HaPorts(_haStore, _link, _ports.Fencer, _address, _ports.Services, _ports.Probe, _events);
         // The peer sees in every heartbeat what a load balancer sees on /check_health.
         _engine = new FailoverEngine(_store.Identity.NodeId, Settings, ports, _time, () => NodeRuntime.HeartbeatHealth(_progress, this));
         var engine = _engine;
@@ -376,8 +388,47 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Planned disconnect did not finish within {TimeoutMs} ms; closing the link, the brokers send the wills")]
     private static partial void LogOfflineStateTimedOut(ILogger logger, long timeoutMs);
 
-    private async Task StopStrayGuardAsync()
+    /// <summary>
+    /// A start-up release that failed may have left the address on this node, next to an Active peer: retried every
+    /// StrayCheckInterval until it succeeds or the engine orders a take (then the engine's order stands), which
+    /// clears the problem from /check_health.
+    /// </summary>
+    private async Task RetryAddressReleaseAsync(CancellationToken cancellationToken)
     {
+        using var timer = new PeriodicTimer(_strayCheckInterval, _time);
+        while (await timer.WaitForNextTickAsync(cancellationToken))
+        {
+            try
+            {
+                string outcome = await _address.RetryReleaseAsync(cancellationToken)
+                    ? "the shared address is now released"
+                    : "the shared address was since taken by the failover engine";
+                _startProblems.TryRemove(ReleaseAddressStep, out _);
+                _store.AppendHistory(ServicesEventKind, outcome, "start step retried");
+                return;
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+            {
+                LogAddressRetryFailed(_logger, e.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Releasing the shared address failed again: {Reason}; retrying at the next interval")]
+    private static partial void LogAddressRetryFailed(ILogger logger, string reason);
+
+    private async Task StopBackgroundChecksAsync()
+    {
+        await _stopping.CancelAsync();
+        try
+        {
+            await _addressRetry;
+        }
+        catch (OperationCanceledException)
+        {
+            // The retry ends by cancellation.
+        }
+
         if (_strayGuard is not null)
         {
             await _strayGuard.DisposeAsync();

@@ -80,6 +80,46 @@ public sealed class ManagedServicesStartTests
         Assert.True(File.Exists(Path.Combine(temp.File("dropins"), "web.service.d", "50-appliance-agent.conf")));
     }
 
+    [Fact]
+    public async Task A_failed_start_up_release_of_the_shared_address_is_retried_and_health_recovers_when_it_succeeds()
+    {
+        using var temp = new TempDir();
+        string failDel = temp.File("fail-del");
+        string calls = temp.File("calls");
+        await File.WriteAllTextAsync(failDel, "");
+        string ip = HookTestKit.Script(temp.File("ip"), $"""
+            echo "$*" >> {calls}
+            if [ "$3" = del ] && [ -e {failDel} ]; then echo 'RTNETLINK answers: Operation not permitted' >&2; exit 2; fi
+            exit 0
+
+            """);
+        await using var agent = new AgentProcess(temp.File("data"), new Dictionary<string, string>
+        {
+            ["Appliance:Ha:SharedAddress:Address"] = "192.0.2.50/24",
+            ["Appliance:Ha:SharedAddress:Interface"] = "eth-test",
+            ["Appliance:Ha:SharedAddress:IpPath"] = ip,
+            ["Appliance:Ha:Services:StrayCheckInterval"] = "00:00:01",
+        });
+        agent.Start();
+        using var http = agent.CreateTcpClient();
+        using (HttpResponseMessage failed = await Poll.FirstAnswerAsync(http, "check_health", TimeSpan.FromSeconds(30), () => "check_health answering: " + agent.OutputText))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+            Assert.Contains("could not release the shared address at start", await failed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // A retry that fails again changes nothing.
+        await Poll.UntilAsync(() => File.ReadLines(calls).Count(l => l.Contains("addr del", StringComparison.Ordinal)) >= 2, TimeSpan.FromSeconds(30), () => "a retried release");
+        Assert.Equal(HttpStatusCode.InternalServerError, await StatusAsync(http));
+
+        File.Delete(failDel);
+
+        await Poll.UntilAsync(async () => await StatusAsync(http) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), () => "healthy after the retry: " + agent.OutputText);
+        using var local = agent.CreateLocalClient();
+        Assert.Contains("the shared address is now released", await local.GetStringAsync(new Uri("api/v1/history?limit=20", UriKind.Relative)), StringComparison.Ordinal);
+        Assert.Equal("-4 addr del 192.0.2.50/24 dev eth-test", File.ReadLines(calls).Last());
+    }
+
     private static async Task<HttpStatusCode> StatusAsync(HttpClient http)
     {
         using HttpResponseMessage response = await http.GetAsync(new Uri("check_health", UriKind.Relative));
