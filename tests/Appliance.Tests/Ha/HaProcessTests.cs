@@ -299,6 +299,11 @@ public class HaProcessTests
         using var message = System.Text.Json.JsonDocument.Parse(frame.AsMemory(33));
         Assert.StartsWith("managed services: still running on a node that must not run them: web.service", problem, StringComparison.Ordinal);
         Assert.Equal(problem, message.RootElement.GetProperty("h").GetString());
+
+        // The Active keeps what its peer last announced and shows it.
+        await pair.WaitForAsync(async () => (await AgentPair.HaStatusAsync(active)).Engine!.PeerHealth == problem, Generous, "the Active shows the Passive's health");
+        var status = await CtlProcess.RunAsync(["ha", "status", "--socket", active.SocketPath]);
+        Assert.Matches("(?m)^Peer health +managed services: still running on a node that must not run", status.StdOut);
     }
 
     private static async Task<string> HistoryAsync(AgentProcess node)
