@@ -116,7 +116,6 @@ public static class JsonBodyErrors
             _ when type == typeof(bool) => "true | false",
             _ when type == typeof(string) => "a string",
             _ when type == typeof(int) || type == typeof(long) => "a whole number",
-            _ when type == typeof(TimeSpan) => "a duration \"hh:mm:ss[.fff]\"",
             _ => "a JSON value of " + type.Name,
         };
         return type == property.PropertyType ? accepted : "null or " + accepted;
