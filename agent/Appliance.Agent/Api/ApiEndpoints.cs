@@ -27,10 +27,8 @@ public static partial class ApiEndpoints
             return Results.Text(message + "\n", "text/plain", statusCode: healthy ? 200 : 500);
         });
 
-        var api = app.MapGroup("/api/v1").AddEndpointFilter(async (context, next) =>
-            context.HttpContext.RequestServices.GetRequiredService<ApiAuthentication>().IsAuthorized(context.HttpContext)
-                ? await next(context)
-                : Results.StatusCode(StatusCodes.Status401Unauthorized));
+        ApiGate.Use(app);
+        var api = app.MapGroup("/api/v1").WithMetadata(new AuthenticatedEndpoint());
 
         api.MapGet("/status", (NodeRuntime runtime) =>
             Results.Json(runtime.Snapshot(), ApiJsonContext.Default.AgentStatus));

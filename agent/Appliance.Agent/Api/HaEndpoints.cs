@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Appliance.Agent.Ha;
 using Appliance.Agent.Hosting;
 using Appliance.Agent.Store;
@@ -32,14 +30,10 @@ public static class HaEndpoints
         // The body is read here, not bound: a value of the wrong kind gets the same clear 400 as a value out of range.
         ha.MapPut("/settings", async (HttpRequest request, HaService service, AgentStore store, AgentOptions options, CancellationToken ct) =>
         {
-            JsonNode? body;
-            try
+            using var reader = new StreamReader(request.Body);
+            if (JsonBodyErrors.Parse(await reader.ReadToEndAsync(ct), out var body) is { } notJson)
             {
-                body = await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
-            }
-            catch (JsonException e)
-            {
-                return Refused($"the body is not JSON: {e.Message}");
+                return Refused(notJson);
             }
 
             if (!HaSettingsJson.TryRead(body, ApiJsonContext.Default.HaSettings, out var settings, out var invalid))

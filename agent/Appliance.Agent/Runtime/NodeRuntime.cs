@@ -79,14 +79,11 @@ public sealed class NodeRuntime
         };
     }
 
-    /// <summary>Longest health text a heartbeat carries: it goes out every HeartbeatInterval on every path.</summary>
-    public const int HeartbeatHealthLength = 160;
-
-    /// <summary>The health field of every heartbeat: "ok", or the /check_health reason, cut short.</summary>
+    /// <summary>The health field of every heartbeat: "ok", or the /check_health reason (the engine cuts it to <see cref="Core.Heartbeat.PeerMessage.MaxHealthLength"/>).</summary>
     public static string HeartbeatHealth(LoopProgress progress, HaService ha)
     {
         var (healthy, message) = CheckHealth(progress, ha);
-        return healthy ? "ok" : message.Length > HeartbeatHealthLength ? message[..(HeartbeatHealthLength - 1)] + "…" : message;
+        return healthy ? "ok" : message;
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using Appliance.Core.Failover;
 using Appliance.Core.Ports;
@@ -45,13 +47,13 @@ public sealed record CreatedToken(string Name, string Token);
 public sealed record CreateTokenRequest(string Name);
 
 /// <summary>Request body of <c>POST /api/v1/ha/role</c> (the B-Series <c>set_failover_role</c>).</summary>
-public sealed record SetRoleRequest(HaRole Role, string? Cause);
+public sealed record SetRoleRequest([property: AllowedValues(HaRole.Active, HaRole.Passive)] HaRole Role, string? Cause);
 
 /// <summary><c>POST /api/v1/ha/establish</c>: the peer's broker and the pre-shared key (base64, read from the key file by appliancectl).</summary>
-public sealed record EstablishRequest(string PeerHost, int PeerPort, string KeyBase64);
+public sealed record EstablishRequest(string PeerHost, int PeerPort, [property: PasswordPropertyText(true)] string KeyBase64);
 
 /// <summary><c>POST /api/v1/ha/rotate-key</c>: the new pre-shared key (base64), the same on both nodes.</summary>
-public sealed record RotateKeyRequest(string KeyBase64)
+public sealed record RotateKeyRequest([property: PasswordPropertyText(true)] string KeyBase64)
 {
     public override string ToString() => "RotateKeyRequest { KeyBase64 = *** }";
 }
@@ -75,7 +77,7 @@ public sealed record PathView(string Name, string Endpoint, bool Connected, long
 public sealed record BmcInfo(BmcKind Kind, BmcControllerInfo Controller, BmcFru Fru);
 
 /// <summary><c>POST /api/v1/bmc/users/{id}/password</c>: the new password (never logged, never echoed).</summary>
-public sealed record BmcPasswordRequest(string Password)
+public sealed record BmcPasswordRequest([property: PasswordPropertyText(true)] string Password)
 {
     /// <summary>Redacted: a record would otherwise print the password wherever it is logged or formatted.</summary>
     public override string ToString() => "BmcPasswordRequest { Password = *** }";

@@ -668,7 +668,7 @@ public sealed class FailoverEngine : IAsyncDisposable
         Role = draft.Role,
         Epoch = draft.Epoch,
         HoldsSharedIp = draft.HoldsSharedIp,
-        Health = _health(),
+        Health = PeerMessage.CutHealth(_health()),
         MirrorPosition = _ports.Mirror?.Position ?? 0,
         ConnectionGeneration = Interlocked.Read(ref _generation),
         LiveGenerations = _liveGenerations,
@@ -726,7 +726,8 @@ public sealed class FailoverEngine : IAsyncDisposable
             Interlocked.Read(ref _iterations),
             _ports.Mirror?.Position,
             state.Peer?.MirrorPosition,
-            state.Peer?.Timing);
+            state.Peer?.Timing,
+            state.Peer?.Health);
     }
 
     private readonly record struct Work(

@@ -366,6 +366,7 @@ public sealed class HaMachine
                     Generation = Math.Max(peer.Generation, message.ConnectionGeneration),
                     LiveGenerations = message.LiveGenerations is { } live ? [.. live] : [],
                     Timing = PeerTiming.AnnouncedBy(message) ?? peer.Timing,
+                    Health = message.Health is { Length: > 0 } health ? health : null,
                     GoingDownAt = message.GoingDown ? peer.GoingDownAt ?? Now : peer.GoingDownAt,
                 };
             }

@@ -167,6 +167,7 @@ public enum HaEventKind
 /// <summary>
 /// A live, immutable view for the API, the panel and /check_health. <paramref name="PeerTiming"/>: the peer's
 /// announced HeartbeatInterval and PartnerFailoverTimeout (null until heard), so both sides' timing shows in one place.
+/// <paramref name="PeerHealth"/>: the peer's last announced health, "ok" or its /check_health reason (null until heard).
 /// </summary>
 public sealed record HaSnapshot(
     HaRole Role,
@@ -184,4 +185,5 @@ public sealed record HaSnapshot(
     long LoopIterations,
     long? MirrorPosition,
     long? PeerMirrorPosition,
-    PeerTiming? PeerTiming);
+    PeerTiming? PeerTiming,
+    string? PeerHealth);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
+using Appliance.Core.Api;
 
 namespace Appliance.Core.Failover;
 
@@ -59,9 +60,9 @@ public static class HaSettingsJson
 
             // Each value on its own, so the error can name its field; null only where the setting may be unset
             // (a null list would otherwise reach Validate as a null reference).
-            if (value is null ? property.PropertyType != typeof(string) : !Converts(value, property.PropertyType, typeInfo.Options))
+            if (value is null ? property.PropertyType != typeof(string) : !JsonBodyErrors.Converts(value, property.PropertyType, typeInfo.Options))
             {
-                error = $"{name}={Shown(value)} is not allowed: allowed {HaSettings.Accepted(property.Name)}";
+                error = JsonBodyErrors.NotAllowed(name, JsonBodyErrors.Shown(value), HaSettings.Accepted(property.Name)!);
                 return false;
             }
 
@@ -72,20 +73,4 @@ public static class HaSettingsJson
         error = null;
         return true;
     }
-
-    private static bool Converts(JsonNode value, Type type, JsonSerializerOptions options)
-    {
-        try
-        {
-            _ = value.Deserialize(options.GetTypeInfo(type));
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
-
-    private static string Shown(JsonNode? value) =>
-        value is JsonValue text && text.GetValueKind() == JsonValueKind.String ? text.GetValue<string>() : value?.ToJsonString() ?? "null";
 }

@@ -63,6 +63,9 @@ public sealed record PeerView
     /// <summary>The peer's announced HeartbeatInterval and PartnerFailoverTimeout (null: not announced, an older agent).</summary>
     public PeerTiming? Timing { get; init; }
 
+    /// <summary>The peer's own health summary: "ok" or its /check_health reason (null: not announced).</summary>
+    public string? Health { get; init; }
+
     /// <summary>When the peer announced a graceful shutdown/reboot (monotonic, receipt time).</summary>
     public TimeSpan? GoingDownAt { get; init; }
 

@@ -93,8 +93,24 @@ public sealed record PeerMessage
 
     [JsonPropertyName("ip")] public bool HoldsSharedIp { get; init; }
 
-    /// <summary>Short health summary ("ok", "degraded: raid") for the peer's status page.</summary>
+    /// <summary>Short health summary ("ok", "degraded: raid") for the peer's status page; at most <see cref="MaxHealthLength"/>.</summary>
     [JsonPropertyName("h")] public string Health { get; init; } = "";
+
+    /// <summary>Longest <see cref="Health"/> sent: it goes out every HeartbeatInterval on every path.</summary>
+    public const int MaxHealthLength = 160;
+
+    /// <summary><paramref name="health"/> as sent: a longer text is cut to <see cref="MaxHealthLength"/>, ending in "…".</summary>
+    public static string CutHealth(string health)
+    {
+        ArgumentNullException.ThrowIfNull(health);
+        if (health.Length <= MaxHealthLength)
+        {
+            return health;
+        }
+
+        int keep = MaxHealthLength - 1;
+        return health[..(char.IsHighSurrogate(health[keep - 1]) ? keep - 1 : keep)] + "…"; // never half a character
+    }
 
     /// <summary>How far this node's data mirror has applied (opaque, monotonic).</summary>
     [JsonPropertyName("m")] public long MirrorPosition { get; init; }

@@ -100,6 +100,14 @@ public class CtlTests(RunningAgent running) : IClassFixture<RunningAgent>
     }
 
     [Fact]
+    public async Task A_request_the_agent_refuses_prints_its_reason_on_one_line_and_exits_1()
+    {
+        var result = await Ctl("token", "create", "has space");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("appliancectl: name='has space' is invalid: 1 to 32 characters from A-Z a-z 0-9 . _ - allowed\n", result.StdErr);
+    }
+
+    [Fact]
     public async Task Token_create_prints_a_token_once()
     {
         var result = await Ctl("token", "create", "ctl-test");

@@ -271,6 +271,23 @@ public sealed class FailoverEngineTests : IAsyncDisposable
         Assert.DoesNotContain(Locked(_a.Events), e => e.Contains("PSU 2", StringComparison.Ordinal)); // recorded, never echoed back
     }
 
+    [Fact]
+    public async Task The_peer_s_health_is_kept_from_its_heartbeats_and_a_long_reason_arrives_cut_to_160_characters()
+    {
+        string reason = "managed services: still running on a node that must not run them: "
+            + string.Join(", ", Enumerable.Range(1, 12).Select(i => $"unit-{i:D2}.service"));
+        Assert.True(reason.Length > PeerMessage.MaxHealthLength, $"{reason.Length} characters");
+        _a.Health = reason;
+        await StartBothAsync();
+
+        await Until(() => _b.Engine.Snapshot.PeerHealth is not null && _a.Engine.Snapshot.PeerHealth is not null);
+        Assert.Equal(reason[..(PeerMessage.MaxHealthLength - 1)] + "…", _b.Engine.Snapshot.PeerHealth);
+        Assert.Equal("ok", _a.Engine.Snapshot.PeerHealth);
+
+        _a.Health = "ok";
+        await Until(() => _b.Engine.Snapshot.PeerHealth == "ok");
+    }
+
     /// <summary>Steps virtual time (100 ms at a time) until the condition holds; 60 virtual seconds at most.</summary>
     private async Task Until(Func<bool> condition)
     {
@@ -317,8 +334,11 @@ public sealed class FailoverEngineTests : IAsyncDisposable
             Store = new MemoryStore(new HaPersistedState(HaRole.Passive, 0, peer, false, time.GetUtcNow(), "paired"), new PairKeyRing(Key), Log);
             Host = new RecordingHost(Log);
             var ports = new HaPorts(Store, link, new UnusedFencer(), Host, Host, new UnusedProbe(), new EventLog(Events));
-            Engine = new FailoverEngine(id, Settings, ports, time);
+            Engine = new FailoverEngine(id, Settings, ports, time, () => Health);
         }
+
+        /// <summary>What this node's heartbeats say of its health (the agent passes its /check_health verdict).</summary>
+        public string Health { get; set; } = "ok";
 
         public List<string> Log { get; } = [];
 

@@ -67,6 +67,24 @@ public class HaMachineTests
         Assert.Contains(effects, e => e is HaEffect.Notify { Kind: HaEventKind.PeerLost });
     }
 
+    [Fact]
+    public void The_peer_s_health_comes_from_its_newest_message_and_is_unknown_until_announced()
+    {
+        var node = new MachineDriver(NoFencing);
+        PeerMessage failing = node.PeerMessage(HaRole.Active, 3) with { Health = "managed services: web.service failed to start" };
+        PeerMessage recovered = node.PeerMessage(HaRole.Active, 3) with { Health = "ok" };
+        Assert.Null(node.State.Peer?.Health);
+
+        node.Feed(new HaInput.PeerMessageReceived(failing, "p1"));
+        Assert.Equal("managed services: web.service failed to start", node.State.Peer!.Health);
+        node.Feed(new HaInput.PeerMessageReceived(recovered, "p1"));
+        Assert.Equal("ok", node.State.Peer!.Health);
+        node.Feed(new HaInput.PeerMessageReceived(failing, "p2")); // the older message, late on the other path
+        Assert.Equal("ok", node.State.Peer!.Health);
+        node.Hear(HaRole.Active, 3); // an agent that announces no health
+        Assert.Null(node.State.Peer!.Health);
+    }
+
     /// <summary>This node fails over after 600 ms of silence; the peer heartbeats only every second (the keepalived foot-gun).</summary>
     private static readonly HaSettings ShortTimeout = NoFencing with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), PartnerFailoverTimeout = TimeSpan.FromMilliseconds(600) };
 

@@ -244,6 +244,34 @@ public class HaProcessTests
         Assert.True(message.RootElement.GetProperty("t").GetDateTimeOffset() >= stopping, message.RootElement.ToString());
     }
 
+    /// <summary>
+    /// A frozen broker (SIGSTOP: connections stay open, nothing is answered) must not hold a planned stop: the offline
+    /// state's publish and the DISCONNECT get 2 × OperationTimeout in all, then the link closes and the will speaks.
+    /// The host's own ShutdownTimeout is set far longer, so only that bound can end the wait.
+    /// </summary>
+    [Fact]
+    public async Task A_planned_stop_against_a_frozen_broker_ends_within_twice_OperationTimeout()
+    {
+        var operationTimeout = TimeSpan.FromSeconds(3);
+        await using var broker = await MosquittoBroker.StartNewAsync();
+        await using var pair = await AgentPair.StartExternalAsync([broker.PlainPort], new Dictionary<string, string>
+        {
+            ["Appliance:Ha:PeerLink:OperationTimeout"] = "00:00:03",
+            ["Appliance:ShutdownTimeout"] = "00:01:00",
+        });
+        var (_, passive) = await pair.SettledAsync(Generous);
+
+        await broker.SetFrozenAsync(true);
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        passive.Signal(Signals.SIGTERM);
+        Assert.Equal(0, await passive.WaitForExitAsync(Generous));
+        stopping.Stop();
+
+        // The stop did meet the frozen broker: its offline state went unacknowledged.
+        Assert.Matches("offline state not acknowledged|Planned disconnect did not finish within 6000 ms", passive.OutputText);
+        Assert.True(stopping.Elapsed < 2 * operationTimeout + TimeSpan.FromSeconds(2), $"stopped in {stopping.Elapsed}\n{passive.OutputText}");
+    }
+
     [Fact]
     public async Task Heartbeats_carry_the_check_health_problem_not_ok()
     {
@@ -299,6 +327,11 @@ public class HaProcessTests
         using var message = System.Text.Json.JsonDocument.Parse(frame.AsMemory(33));
         Assert.StartsWith("managed services: still running on a node that must not run them: web.service", problem, StringComparison.Ordinal);
         Assert.Equal(problem, message.RootElement.GetProperty("h").GetString());
+
+        // The Active keeps what its peer last announced and shows it.
+        await pair.WaitForAsync(async () => (await AgentPair.HaStatusAsync(active)).Engine!.PeerHealth == problem, Generous, "the Active shows the Passive's health");
+        var status = await CtlProcess.RunAsync(["ha", "status", "--socket", active.SocketPath]);
+        Assert.Matches("(?m)^Peer health +managed services: still running on a node that must not run", status.StdOut);
     }
 
     private static async Task<string> HistoryAsync(AgentProcess node)

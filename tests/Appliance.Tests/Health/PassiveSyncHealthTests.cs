@@ -9,7 +9,7 @@ public sealed class PassiveSyncHealthTests
 {
     private static readonly HaSnapshot HealthyPassive = new(
         HaRole.Passive, 3, Paired: true, "node-b", PeerReachable: true, HaRole.Active, 3, DateTimeOffset.UnixEpoch, Conflict: null,
-        Suspended: false, PendingReason: null, ImmutableArray.Create("local", "peer"), LoopIterations: 10, MirrorPosition: null, PeerMirrorPosition: 0, PeerTiming: null);
+        Suspended: false, PendingReason: null, ImmutableArray.Create("local", "peer"), LoopIterations: 10, MirrorPosition: null, PeerMirrorPosition: 0, PeerTiming: null, PeerHealth: "ok");
 
     [Fact]
     public void A_Passive_that_hears_the_Active_and_has_no_mirror_is_a_standby() =>

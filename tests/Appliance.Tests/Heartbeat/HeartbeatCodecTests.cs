@@ -200,5 +200,26 @@ public class HeartbeatCodecTests
         Assert.StartsWith("PairKey length=8 bytes is out of range: allowed 16 – 64 bytes", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(160, 160, false)]
+    [InlineData(161, 160, true)]
+    [InlineData(1000, 160, true)]
+    public void Health_longer_than_160_characters_is_cut_and_marked(int length, int sent, bool cut)
+    {
+        string health = string.Concat(Enumerable.Range(0, length).Select(i => (char)('a' + (i % 26))));
+        string shown = PeerMessage.CutHealth(health);
+
+        Assert.Equal(sent, shown.Length);
+        Assert.Equal(cut, shown.EndsWith('…'));
+        Assert.StartsWith(shown.TrimEnd('…'), health, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Health_is_never_cut_inside_a_character()
+    {
+        string health = new string('x', PeerMessage.MaxHealthLength - 2) + "\U0001F525 and more"; // the emoji straddles the cut
+        Assert.Equal(new string('x', PeerMessage.MaxHealthLength - 2) + "…", PeerMessage.CutHealth(health));
+    }
+
     private static byte[] KeyOneMac(byte[] data) => System.Security.Cryptography.HMACSHA256.HashData(Enumerable.Repeat((byte)0x11, 32).ToArray(), data);
 }

@@ -45,25 +45,32 @@ public static class HaCommand
                 return ExitCodes.Ok;
             }
 
-            var e = status.Engine;
-            Console.Out.Write(TextTable.RenderPairs([
-                ("Role", status.Role.ToString()),
-                ("Epoch", status.Epoch.ToString(CultureInfo.InvariantCulture)),
-                ("Paired", status.Paired ? $"yes, with {e?.PeerNodeId}" : "no"),
-                ("Peer", e is null ? "-" : $"{(e.PeerReachable ? "reachable" : "UNREACHABLE")}, {e.PeerRole?.ToString() ?? "?"} epoch {e.PeerEpoch?.ToString(CultureInfo.InvariantCulture) ?? "?"}"),
-                ("Last heartbeat", e?.LastHeartbeatAt?.ToString("u", CultureInfo.InvariantCulture) ?? "-"),
-                ("Peer timing", e?.PeerTiming is { } t
-                    ? $"HeartbeatInterval {HaSettings.Show(t.HeartbeatInterval)}, PartnerFailoverTimeout {HaSettings.Show(t.PartnerFailoverTimeout)}"
-                    : "not announced"),
-                ("Conflict", e?.Conflict ?? "none"),
-                ("Pending", e?.PendingReason ?? "none"),
-                ("Failover", e is { Suspended: true } ? "SUSPENDED" : "enabled"),
-                .. status.Paths.Select(p => ($"Link {p.Name}", $"{(p.Connected ? "up" : "DOWN")} {p.Endpoint} gen {p.Generation}")),
-                ("Rejected msgs", string.Join(", ", status.Rejections.Where(r => r.Value > 0).Select(r => $"{r.Key} {r.Value}")) is { Length: > 0 } r ? r : "none"),
-            ]));
+            Console.Out.Write(Render(status));
             return ExitCodes.Ok;
         }, ct));
         return command;
+    }
+
+    /// <summary>The <c>ha status</c> table: one line per fact, the peer's own health beside what we hear of it.</summary>
+    internal static string Render(HaStatus status)
+    {
+        var e = status.Engine;
+        return TextTable.RenderPairs([
+            ("Role", status.Role.ToString()),
+            ("Epoch", status.Epoch.ToString(CultureInfo.InvariantCulture)),
+            ("Paired", status.Paired ? $"yes, with {e?.PeerNodeId}" : "no"),
+            ("Peer", e is null ? "-" : $"{(e.PeerReachable ? "reachable" : "UNREACHABLE")}, {e.PeerRole?.ToString() ?? "?"} epoch {e.PeerEpoch?.ToString(CultureInfo.InvariantCulture) ?? "?"}"),
+            ("Peer health", e is null ? "-" : e.PeerHealth ?? "not announced"),
+            ("Last heartbeat", e?.LastHeartbeatAt?.ToString("u", CultureInfo.InvariantCulture) ?? "-"),
+            ("Peer timing", e?.PeerTiming is { } t
+                ? $"HeartbeatInterval {HaSettings.Show(t.HeartbeatInterval)}, PartnerFailoverTimeout {HaSettings.Show(t.PartnerFailoverTimeout)}"
+                : "not announced"),
+            ("Conflict", e?.Conflict ?? "none"),
+            ("Pending", e?.PendingReason ?? "none"),
+            ("Failover", e is { Suspended: true } ? "SUSPENDED" : "enabled"),
+            .. status.Paths.Select(p => ($"Link {p.Name}", $"{(p.Connected ? "up" : "DOWN")} {p.Endpoint} gen {p.Generation}")),
+            ("Rejected msgs", string.Join(", ", status.Rejections.Where(r => r.Value > 0).Select(r => $"{r.Key} {r.Value}")) is { Length: > 0 } r ? r : "none"),
+        ]);
     }
 
     private static Command Settings()
