@@ -52,6 +52,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
     private readonly OrderedSharedAddress _address;
     private readonly CancellationTokenSource _stopping = new();
     private Task _addressRetry = Task.CompletedTask;
+    private int _disposed;
     private const string StopServicesStep = "stop the managed services";
     private const string ReleaseAddressStep = "release the shared address";
 
@@ -151,6 +152,12 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // The container disposes it twice (as the hosted service and as itself).
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await StopBackgroundChecksAsync();
         await StopEngineAsync(planned: false, CancellationToken.None);
         if (_ports.SharedAddress is IAsyncDisposable sharedAddress)
