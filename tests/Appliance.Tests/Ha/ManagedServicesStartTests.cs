@@ -59,24 +59,8 @@ public sealed class ManagedServicesStartTests
             ["Appliance:Ha:Services:StopListPath"] = temp.File("managed-units"),
             ["Appliance:Ha:Services:StrayCheckInterval"] = "00:00:01",
         });
-        agent.Start();
-        using var http = agent.CreateTcpClient();
-        using (HttpResponseMessage failed = await Poll.FirstAnswerAsync(http, "check_health", TimeSpan.FromSeconds(30), () => "check_health answering: " + agent.OutputText))
-        {
-            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
-            Assert.Contains("could not stop the managed services at start", await failed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        }
-
-        // A retry that fails again changes nothing.
-        await Poll.UntilAsync(() => File.ReadLines(calls).Count(l => l == "daemon-reload") >= 2, TimeSpan.FromSeconds(30), () => "a retried daemon-reload");
-        Assert.Equal(HttpStatusCode.InternalServerError, await StatusAsync(http));
-
-        File.Delete(failReload);
-
-        await Poll.UntilAsync(async () => await StatusAsync(http) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), () => "healthy after the retry: " + agent.OutputText);
-        using var local = agent.CreateLocalClient();
-        string history = await local.GetStringAsync(new Uri("api/v1/history?limit=20", UriKind.Relative));
-        Assert.Contains("the managed services are now stopped and bound to the agent", history, StringComparison.Ordinal);
+        await AssertRetriedUntilItSucceedsAsync(agent, failReload, calls, l => l == "daemon-reload",
+            "could not stop the managed services at start", "the managed services are now stopped and bound to the agent");
         Assert.True(File.Exists(Path.Combine(temp.File("dropins"), "web.service.d", "50-appliance-agent.conf")));
     }
 
@@ -100,24 +84,36 @@ public sealed class ManagedServicesStartTests
             ["Appliance:Ha:SharedAddress:IpPath"] = ip,
             ["Appliance:Ha:Services:StrayCheckInterval"] = "00:00:01",
         });
+        await AssertRetriedUntilItSucceedsAsync(agent, failDel, calls, l => l.Contains("addr del", StringComparison.Ordinal),
+            "could not release the shared address at start", "the shared address is now released");
+        Assert.Equal("-4 addr del 192.0.2.50/24 dev eth-test", File.ReadLines(calls).Last());
+    }
+
+    /// <summary>
+    /// Starts <paramref name="agent"/>, whose start step fails while <paramref name="failFlag"/> exists: unhealthy with
+    /// <paramref name="problem"/>, still so after a failed retry (a second call matching <paramref name="isRetriedCall"/>
+    /// in <paramref name="calls"/>), healthy once the flag is gone, with <paramref name="recovered"/> in history.
+    /// </summary>
+    private static async Task AssertRetriedUntilItSucceedsAsync(
+        AgentProcess agent, string failFlag, string calls, Func<string, bool> isRetriedCall, string problem, string recovered)
+    {
         agent.Start();
         using var http = agent.CreateTcpClient();
         using (HttpResponseMessage failed = await Poll.FirstAnswerAsync(http, "check_health", TimeSpan.FromSeconds(30), () => "check_health answering: " + agent.OutputText))
         {
             Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
-            Assert.Contains("could not release the shared address at start", await failed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Contains(problem, await failed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
         // A retry that fails again changes nothing.
-        await Poll.UntilAsync(() => File.ReadLines(calls).Count(l => l.Contains("addr del", StringComparison.Ordinal)) >= 2, TimeSpan.FromSeconds(30), () => "a retried release");
+        await Poll.UntilAsync(() => File.ReadLines(calls).Count(isRetriedCall) >= 2, TimeSpan.FromSeconds(30), () => "a retried start step");
         Assert.Equal(HttpStatusCode.InternalServerError, await StatusAsync(http));
 
-        File.Delete(failDel);
+        File.Delete(failFlag);
 
         await Poll.UntilAsync(async () => await StatusAsync(http) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), () => "healthy after the retry: " + agent.OutputText);
         using var local = agent.CreateLocalClient();
-        Assert.Contains("the shared address is now released", await local.GetStringAsync(new Uri("api/v1/history?limit=20", UriKind.Relative)), StringComparison.Ordinal);
-        Assert.Equal("-4 addr del 192.0.2.50/24 dev eth-test", File.ReadLines(calls).Last());
+        Assert.Contains(recovered, await local.GetStringAsync(new Uri("api/v1/history?limit=20", UriKind.Relative)), StringComparison.Ordinal);
     }
 
     private static async Task<HttpStatusCode> StatusAsync(HttpClient http)
