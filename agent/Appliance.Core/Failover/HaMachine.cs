@@ -104,6 +104,8 @@ public sealed class HaMachine
             step.OnTimers();
         }
 
+        step.PersistPeerEpochSeen(state.PeerEpochSeen);
+
         return new Decision(step.State, HaEffect.InExecutionOrder(step.Effects));
     }
 
@@ -230,10 +232,10 @@ public sealed class HaMachine
         : _settings.PreferredActive is { } configured ? configured == state.NodeId
         : string.CompareOrdinal(state.NodeId, state.PeerNodeId) < 0;
 
-    /// <summary>The next ballot above everything seen, from this node's half of the numbers.</summary>
+    /// <summary>The next ballot above everything seen (before a restart too), from this node's half of the numbers.</summary>
     internal static long NextEpoch(HaState state)
     {
-        long seen = Math.Max(state.Epoch, state.Peer?.Epoch ?? 0);
+        long seen = Math.Max(Math.Max(state.Epoch, state.PeerEpochSeen), state.Peer?.Epoch ?? 0);
         long parity = string.CompareOrdinal(state.NodeId, state.PeerNodeId) < 0 ? 0 : 1;
         long next = seen + 1;
         return next % 2 == parity ? next : next + 1;
@@ -260,6 +262,7 @@ public sealed class HaMachine
                 Started = true,
                 Role = persisted.Role == HaRole.Off ? HaRole.Off : HaRole.Passive,
                 Epoch = persisted.Epoch,
+                PeerEpochSeen = persisted.PeerEpochSeen,
                 PeerNodeId = persisted.PeerNodeId,
                 Suspended = persisted.Suspended,
                 PairedAt = persisted.PairedAt,
@@ -283,6 +286,19 @@ public sealed class HaMachine
             }
 
             PublishState();
+        }
+
+        /// <summary>
+        /// A higher epoch heard from the peer is saved even when nothing else in this decision is (a Passive hearing a
+        /// new Active): a restart must not forget a ballot the pair has used. Any other save already carries it.
+        /// </summary>
+        public void PersistPeerEpochSeen(long before)
+        {
+            if (State.PeerEpochSeen > before && !Effects.Any(e => e is HaEffect.PersistState))
+            {
+                Effects.Add(new HaEffect.PersistState(State.ToPersisted(
+                    $"peer {State.PeerNodeId} announced epoch {State.PeerEpochSeen.ToString(CultureInfo.InvariantCulture)}")));
+            }
         }
 
         public void OnOperator(OperatorCommand command)
@@ -368,6 +384,11 @@ public sealed class HaMachine
             }
 
             State = State with { Peer = heard };
+            if (newer && message.Epoch > State.PeerEpochSeen)
+            {
+                State = State with { PeerEpochSeen = message.Epoch }; // before anything below persists the state
+            }
+
             if (!wasReachable && machine.PeerReachable(State, Now))
             {
                 Effects.Add(new HaEffect.Notify(HaEventKind.PeerFound, $"peer {State.PeerNodeId} heard on {path} ({heard.Role}, epoch {heard.Epoch})"));
@@ -836,6 +857,7 @@ public sealed class HaMachine
                 Role = HaRole.Passive,
                 PeerNodeId = peerNodeId,
                 Epoch = samePeer ? State.Epoch : 0,
+                PeerEpochSeen = samePeer ? State.PeerEpochSeen : 0,
                 PairedAt = now.Wall,
                 ContactSince = Now,
                 NextHeartbeatAt = Now,

@@ -38,6 +38,22 @@ public class HaMachineTests
     }
 
     [Fact]
+    public void A_Passive_restarted_alone_promotes_above_the_epoch_its_Active_announced_before()
+    {
+        // Both nodes went down; the former Passive comes back first and its peer stays silent.
+        var node = new MachineDriver(NoFencing);
+        var persisted = Assert.Single(node.Hear(HaRole.Active, 5).OfType<HaEffect.PersistState>()).State;
+        Assert.Equal((HaRole.Passive, 0L, 5L), (persisted.Role, persisted.Epoch, persisted.PeerEpochSeen));
+        Assert.Empty(node.Hear(HaRole.Active, 5).OfType<HaEffect.PersistState>()); // once per new epoch, not per heartbeat
+
+        var restarted = new MachineDriver(NoFencing, persisted: persisted);
+        restarted.Advance(S(10.1));
+
+        Assert.Equal(HaRole.Active, restarted.State.Role);
+        Assert.Equal(6, restarted.State.Epoch); // node-a's half is even: the next ballot above 5
+    }
+
+    [Fact]
     public void A_starting_node_waits_PartnerContactTimeout_before_taking_over_a_silent_pair()
     {
         var node = new MachineDriver(NoFencing);
