@@ -80,11 +80,12 @@ public sealed class HaMachine
                 {
                     PathsUp = path.Up ? state.PathsUp.Add(path.Path) : state.PathsUp.Remove(path.Path),
                     PathsDown = path.Up ? state.PathsDown.Remove(path.Path) : state.PathsDown.Add(path.Path),
-
-                    // A new connection is announced at once: until the peer hears it listed, only
-                    // IsCurrentConnection's generation rule vouches for its will.
-                    NextHeartbeatAt = path.Up ? now.Monotonic : state.NextHeartbeatAt,
                 };
+                if (path.Up)
+                {
+                    step.AnnounceConnection();
+                }
+
                 break;
             case HaInput.ProbesCompleted probes:
                 step.OnProbes(probes.Reached, probes.Total);
@@ -298,6 +299,20 @@ public sealed class HaMachine
             {
                 Effects.Add(new HaEffect.PersistState(State.ToPersisted(
                     $"peer {State.PeerNodeId} announced epoch {State.PeerEpochSeen.ToString(CultureInfo.InvariantCulture)}")));
+            }
+        }
+
+        /// <summary>
+        /// A new connection is announced at once: until the peer hears it listed, only IsCurrentConnection's generation
+        /// rule vouches for its will. As retained state, not a heartbeat: after a broker restart both sides reconnect
+        /// on their own ticks, and a peer subscribing after this gets it then instead of one heartbeat interval later
+        /// (the state the path restored on connect is one the peer has seen, so it is dropped as a replay).
+        /// </summary>
+        public void AnnounceConnection()
+        {
+            if (State.Started && State.Role != HaRole.Off && !State.ShuttingDown)
+            {
+                PublishState();
             }
         }
 

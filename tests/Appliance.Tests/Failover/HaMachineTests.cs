@@ -340,6 +340,17 @@ public class HaMachineTests
     }
 
     [Fact]
+    public void A_connection_that_comes_up_is_announced_at_once_as_retained_state()
+    {
+        var node = new MachineDriver(NoFencing);
+        node.Advance(S(0.5)); // past the start's own state and first heartbeat
+
+        IReadOnlyList<HaEffect> effects = node.Feed(new HaInput.PathChanged("p1", Up: true, Generation: 3));
+
+        Assert.Contains(effects, e => e is HaEffect.Publish { Channel: PeerChannel.State, Message.Role: HaRole.Passive });
+    }
+
+    [Fact]
     public void A_will_on_one_path_while_the_other_path_is_up_and_hearing_waits()
     {
         var node = new MachineDriver(NoFencing);
