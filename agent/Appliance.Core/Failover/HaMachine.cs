@@ -82,11 +82,12 @@ public sealed class HaMachine
                 {
                     PathsUp = path.Up ? state.PathsUp.Add(path.Path) : state.PathsUp.Remove(path.Path),
                     PathsDown = path.Up ? state.PathsDown.Remove(path.Path) : state.PathsDown.Add(path.Path),
-
-                    // A new connection is announced at once: until the peer hears it listed, only
-                    // IsCurrentConnection's generation rule vouches for its will.
-                    NextHeartbeatAt = path.Up ? now.Monotonic : state.NextHeartbeatAt,
                 };
+                if (path.Up)
+                {
+                    step.AnnounceConnection();
+                }
+
                 break;
             case HaInput.ProbesCompleted probes:
                 step.OnProbes(probes.Reached, probes.Total);
@@ -105,6 +106,8 @@ public sealed class HaMachine
         {
             step.OnTimers();
         }
+
+        step.PersistPeerEpochSeen(state.PeerEpochSeen);
 
         return new Decision(step.State, HaEffect.InExecutionOrder(step.Effects));
     }
@@ -233,10 +236,10 @@ public sealed class HaMachine
         : _settings.PreferredActive is { } configured ? configured == state.NodeId
         : string.CompareOrdinal(state.NodeId, state.PeerNodeId) < 0;
 
-    /// <summary>The next ballot above everything seen, from this node's half of the numbers.</summary>
+    /// <summary>The next ballot above everything seen (before a restart too), from this node's half of the numbers.</summary>
     internal static long NextEpoch(HaState state)
     {
-        long seen = Math.Max(state.Epoch, state.Peer?.Epoch ?? 0);
+        long seen = Math.Max(Math.Max(state.Epoch, state.PeerEpochSeen), state.Peer?.Epoch ?? 0);
         long parity = string.CompareOrdinal(state.NodeId, state.PeerNodeId) < 0 ? 0 : 1;
         long next = seen + 1;
         return next % 2 == parity ? next : next + 1;
@@ -263,6 +266,7 @@ public sealed class HaMachine
                 Started = true,
                 Role = persisted.Role == HaRole.Off ? HaRole.Off : HaRole.Passive,
                 Epoch = persisted.Epoch,
+                PeerEpochSeen = persisted.PeerEpochSeen,
                 PeerNodeId = persisted.PeerNodeId,
                 Suspended = persisted.Suspended,
                 PairedAt = persisted.PairedAt,
@@ -286,6 +290,33 @@ public sealed class HaMachine
             }
 
             PublishState();
+        }
+
+        /// <summary>
+        /// A higher epoch heard from the peer is saved even when nothing else in this decision is (a Passive hearing a
+        /// new Active): a restart must not forget a ballot the pair has used. Any other save already carries it.
+        /// </summary>
+        public void PersistPeerEpochSeen(long before)
+        {
+            if (State.PeerEpochSeen > before && !Effects.Any(e => e is HaEffect.PersistState))
+            {
+                Effects.Add(new HaEffect.PersistState(State.ToPersisted(
+                    $"peer {State.PeerNodeId} announced epoch {State.PeerEpochSeen.ToString(CultureInfo.InvariantCulture)}")));
+            }
+        }
+
+        /// <summary>
+        /// A new connection is announced at once: until the peer hears it listed, only IsCurrentConnection's generation
+        /// rule vouches for its will. As retained state, not a heartbeat: after a broker restart both sides reconnect
+        /// on their own ticks, and a peer subscribing after this gets it then instead of one heartbeat interval later
+        /// (the state the path restored on connect is one the peer has seen, so it is dropped as a replay).
+        /// </summary>
+        public void AnnounceConnection()
+        {
+            if (State.Started && State.Role != HaRole.Off && !State.ShuttingDown)
+            {
+                PublishState();
+            }
         }
 
         public void OnOperator(OperatorCommand command)
@@ -372,6 +403,11 @@ public sealed class HaMachine
             }
 
             State = State with { Peer = heard };
+            if (newer && message.Epoch > State.PeerEpochSeen)
+            {
+                State = State with { PeerEpochSeen = message.Epoch }; // before anything below persists the state
+            }
+
             if (!wasReachable && machine.PeerReachable(State, Now))
             {
                 Effects.Add(new HaEffect.Notify(HaEventKind.PeerFound, $"peer {State.PeerNodeId} heard on {path} ({heard.Role}, epoch {heard.Epoch})"));
@@ -888,6 +924,7 @@ public sealed class HaMachine
                 Role = HaRole.Passive,
                 PeerNodeId = peerNodeId,
                 Epoch = samePeer ? State.Epoch : 0,
+                PeerEpochSeen = samePeer ? State.PeerEpochSeen : 0,
                 PairedAt = now.Wall,
                 ContactSince = Now,
                 NextHeartbeatAt = Now,

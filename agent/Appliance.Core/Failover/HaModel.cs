@@ -5,13 +5,18 @@ using Appliance.Core.Ports;
 namespace Appliance.Core.Failover;
 
 /// <summary>What survives a restart. Saved durably before any other effect of the same decision runs.</summary>
+/// <param name="PeerEpochSeen">
+/// The highest epoch the peer announced to this node. A Passive's own epoch stays behind the Active's, so without it
+/// a Passive restarted alone (both nodes down) would promote to a ballot the pair had already used.
+/// </param>
 public sealed record HaPersistedState(
     HaRole Role,
     long Epoch,
     string? PeerNodeId,
     bool Suspended,
     DateTimeOffset PairedAt,
-    string Cause)
+    string Cause,
+    long PeerEpochSeen = 0)
 {
     public static HaPersistedState Unpaired { get; } = new(HaRole.Off, 0, null, false, default, "never paired");
 
@@ -21,6 +26,11 @@ public sealed record HaPersistedState(
         if (Epoch < 0)
         {
             throw new InvalidDataException($"Epoch={Epoch} is out of range: allowed 0 – {long.MaxValue}");
+        }
+
+        if (PeerEpochSeen < 0)
+        {
+            throw new InvalidDataException($"PeerEpochSeen={PeerEpochSeen} is out of range: allowed 0 – {long.MaxValue}");
         }
 
         if (Role != HaRole.Off && PeerNodeId is null)

@@ -84,6 +84,10 @@ public sealed record HaState
     public required string NodeId { get; init; }
     public HaRole Role { get; init; }
     public long Epoch { get; init; }
+
+    /// <summary>Persisted: see <see cref="HaPersistedState.PeerEpochSeen"/>; the next promotion goes above it.</summary>
+    public long PeerEpochSeen { get; init; }
+
     public string? PeerNodeId { get; init; }
     public bool Suspended { get; init; }
     public DateTimeOffset PairedAt { get; init; }
@@ -121,7 +125,7 @@ public sealed record HaState
     public string? Conflict { get; init; }
     public TimeSpan NextHeartbeatAt { get; init; }
 
-    public HaPersistedState ToPersisted(string cause) => new(Role, Epoch, PeerNodeId, Suspended, PairedAt, cause);
+    public HaPersistedState ToPersisted(string cause) => new(Role, Epoch, PeerNodeId, Suspended, PairedAt, cause, PeerEpochSeen);
 
     public static HaState Initial(string nodeId) => new() { NodeId = nodeId };
 

@@ -38,6 +38,22 @@ public class HaMachineTests
     }
 
     [Fact]
+    public void A_Passive_restarted_alone_promotes_above_the_epoch_its_Active_announced_before()
+    {
+        // Both nodes went down; the former Passive comes back first and its peer stays silent.
+        var node = new MachineDriver(NoFencing);
+        var persisted = Assert.Single(node.Hear(HaRole.Active, 5).OfType<HaEffect.PersistState>()).State;
+        Assert.Equal((HaRole.Passive, 0L, 5L), (persisted.Role, persisted.Epoch, persisted.PeerEpochSeen));
+        Assert.Empty(node.Hear(HaRole.Active, 5).OfType<HaEffect.PersistState>()); // once per new epoch, not per heartbeat
+
+        var restarted = new MachineDriver(NoFencing, persisted: persisted);
+        restarted.Advance(S(10.1));
+
+        Assert.Equal(HaRole.Active, restarted.State.Role);
+        Assert.Equal(6, restarted.State.Epoch); // node-a's half is even: the next ballot above 5
+    }
+
+    [Fact]
     public void A_starting_node_waits_PartnerContactTimeout_before_taking_over_a_silent_pair()
     {
         var node = new MachineDriver(NoFencing);
@@ -339,6 +355,17 @@ public class HaMachineTests
         Assert.Equal(HaRole.Active, node.State.Role);
         Assert.Contains(effects, e => e is HaEffect.Notify { Kind: HaEventKind.PeerLost } lost
             && lost.Message == "node-b offline (will, generation 5; our path p2 lost with it)");
+    }
+
+    [Fact]
+    public void A_connection_that_comes_up_is_announced_at_once_as_retained_state()
+    {
+        var node = new MachineDriver(NoFencing);
+        node.Advance(S(0.5)); // past the start's own state and first heartbeat
+
+        IReadOnlyList<HaEffect> effects = node.Feed(new HaInput.PathChanged("p1", Up: true, Generation: 3));
+
+        Assert.Contains(effects, e => e is HaEffect.Publish { Channel: PeerChannel.State, Message.Role: HaRole.Passive });
     }
 
     [Fact]

@@ -27,7 +27,8 @@ public class PlannedSwitchTests
         Assert.Equal(HaRole.Active, _b.State.Role);
         Assert.True(_b.State.Epoch > epoch);
         Assert.Equal(
-            ["node-b: sends RequestRelease", "node-a: PersistState(Passive)", "node-a: StopServices", "node-a: ReleaseSharedIp", "node-a: sends Released", "node-b: PersistState(Active)", "node-b: TakeSharedIp", "node-b: StartServices"],
+            // Last: node-a records node-b's new epoch, so a restart cannot take it back below.
+            ["node-b: sends RequestRelease", "node-a: PersistState(Passive)", "node-a: StopServices", "node-a: ReleaseSharedIp", "node-a: sends Released", "node-b: PersistState(Active)", "node-b: TakeSharedIp", "node-b: StartServices", "node-a: PersistState(Passive)"],
             _log.Where(l => !l.Contains("Publish", StringComparison.Ordinal) && !l.Contains("sends State", StringComparison.Ordinal)));
     }
 

@@ -239,6 +239,26 @@ public sealed class AgentPair : IAsyncDisposable
 
     public AgentProcess Other(AgentProcess node) => node == A ? B : A;
 
+    /// <summary>Samples both roles every <paramref name="interval"/> until the watch is stopped or disposed.</summary>
+    public RoleWatch WatchRoles(TimeSpan interval) => new(A, B, interval);
+
+    /// <summary>The node's history, newest first.</summary>
+    public static async Task<HistoryEntry[]> HistoryAsync(AgentProcess node, int limit = 100)
+    {
+        using var http = node.CreateLocalClient();
+        return (await http.GetFromJsonAsync($"api/v1/history?limit={limit}", ApiJsonContext.Default.HistoryEntryArray))!;
+    }
+
+    /// <summary>The history one entry a line, newest first: for substring assertions and failure messages.</summary>
+    public static async Task<string> HistoryTextAsync(AgentProcess node) =>
+        string.Join('\n', (await HistoryAsync(node)).Select(e => $"{e.Time:HH:mm:ss.fff} {e.Kind}: {e.Message} ({e.Cause})"));
+
+    /// <summary>A role entry "{From} -> Active (epoch N)".</summary>
+    public static bool IsPromotion(HistoryEntry entry) => entry.Kind == "role" && entry.Message.Contains("-> Active (", StringComparison.Ordinal);
+
+    /// <summary>The cause of the node's latest promotion, or null when it never promoted.</summary>
+    public static async Task<string?> LastPromotionCauseAsync(AgentProcess node) => (await HistoryAsync(node)).FirstOrDefault(IsPromotion)?.Cause;
+
     public static async Task<HaStatus> HaStatusAsync(AgentProcess node)
     {
         using var http = node.CreateLocalClient();

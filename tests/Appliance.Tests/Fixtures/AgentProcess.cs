@@ -197,6 +197,13 @@ public sealed class AgentProcess : IAsyncDisposable
 
     public void Signal(int signal) => Signals.Send(Pid, signal);
 
+    /// <summary>SIGKILL, as a crash or a power cut: no offline state, no clean DISCONNECT; returns once it is gone.</summary>
+    public async Task KillAsync()
+    {
+        Signal(Signals.SIGKILL);
+        await WaitForExitAsync(TimeSpan.FromSeconds(10));
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);

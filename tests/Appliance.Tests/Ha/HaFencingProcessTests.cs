@@ -49,10 +49,10 @@ public sealed class HaFencingProcessTests : IDisposable
         HistoryEntry[] history = [];
         await pair.WaitForAsync(async () =>
         {
-            history = (await HistoryAsync(passive)).Where(e => e.Id > historyBefore).ToArray();
-            return history.Any(IsPromotion);
+            history = (await AgentPair.HistoryAsync(passive)).Where(e => e.Id > historyBefore).ToArray();
+            return history.Any(AgentPair.IsPromotion);
         }, Generous, "the promotion in the Passive's history");
-        var promotion = Assert.Single(history, IsPromotion);
+        var promotion = Assert.Single(history, AgentPair.IsPromotion);
         var order = $"SIGSTOP {stoppedAt:HH:mm:ss.fff}, BMC kill {death.KilledAt:HH:mm:ss.fff}, BMC sees it dead {death.SeenDeadAt:HH:mm:ss.fff}, " +
             $"answered Active {answeredActiveAt:HH:mm:ss.fff}, promotion recorded {promotion.Time:HH:mm:ss.fff}";
         Assert.True(stoppedAt < death.KilledAt && death.KilledAt <= death.SeenDeadAt && death.SeenDeadAt < answeredActiveAt && death.SeenDeadAt < promotion.Time, order);
@@ -90,10 +90,10 @@ public sealed class HaFencingProcessTests : IDisposable
         Assert.Equal(HaRole.FailoverPending, (await AgentPair.HaStatusAsync(passive)).Role);
         Assert.False(IpmiSimulator.IsGone(active.Pid));
         Assert.Empty(sim.HostDeaths);
-        var history = (await HistoryAsync(passive)).Where(e => e.Id > historyBefore).ToArray();
+        var history = (await AgentPair.HistoryAsync(passive)).Where(e => e.Id > historyBefore).ToArray();
         Assert.Contains(history, e => e.Kind == nameof(HaEventKind.Fencing));
         Assert.Contains(history, e => e.Kind == "role" && e.Message.StartsWith("Passive -> FailoverPending", StringComparison.Ordinal));
-        Assert.DoesNotContain(history, IsPromotion);
+        Assert.DoesNotContain(history, AgentPair.IsPromotion);
         Assert.DoesNotContain("not-calvin", passive.OutputText, StringComparison.Ordinal);
 
         // The Active was only frozen: once it runs again it is still the one Active and the waiting node stands down.
@@ -102,14 +102,5 @@ public sealed class HaFencingProcessTests : IDisposable
             Generous, "the resumed Active keeps its role, the pending node returns to Passive");
     }
 
-    /// <summary>A role entry "{From} -> Active (epoch N)".</summary>
-    private static bool IsPromotion(HistoryEntry entry) => entry.Kind == "role" && entry.Message.Contains("-> Active (", StringComparison.Ordinal);
-
-    private static async Task<long> LastHistoryIdAsync(AgentProcess node) => (await HistoryAsync(node)).Max(e => e.Id);
-
-    private static async Task<HistoryEntry[]> HistoryAsync(AgentProcess node)
-    {
-        using var http = node.CreateLocalClient();
-        return (await http.GetFromJsonAsync("api/v1/history?limit=100", ApiJsonContext.Default.HistoryEntryArray))!;
-    }
+    private static async Task<long> LastHistoryIdAsync(AgentProcess node) => (await AgentPair.HistoryAsync(node)).Max(e => e.Id);
 }

@@ -45,12 +45,12 @@ public class HaOperationsApiTests
         await AssertCommandAsync(passive, "resume", HttpStatusCode.OK, "operator: failover resumed");
         Assert.False((await AgentPair.HaStatusAsync(passive)).Engine!.Suspended);
         await AssertCommandAsync(passive, "resume", HttpStatusCode.OK, "not suspended");
-        Assert.Contains("operator: failover suspended", await HistoryAsync(passive), StringComparison.Ordinal);
-        Assert.Contains("operator: failover resumed", await HistoryAsync(passive), StringComparison.Ordinal);
+        Assert.Contains("operator: failover suspended", await AgentPair.HistoryTextAsync(passive), StringComparison.Ordinal);
+        Assert.Contains("operator: failover resumed", await AgentPair.HistoryTextAsync(passive), StringComparison.Ordinal);
 
         await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK, "operator: graceful shutdown announced; the peer applies RebootBlackoutWindow=14min", """{"reboot":false}""");
         await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK, "operator: graceful reboot announced; the peer applies RebootBlackoutWindow=14min", """{"reboot":true}""");
-        var history = await HistoryAsync(active);
+        var history = await AgentPair.HistoryTextAsync(active);
         Assert.Contains("operator: graceful shutdown announced", history, StringComparison.Ordinal);
         Assert.Contains("operator: graceful reboot announced", history, StringComparison.Ordinal);
         Assert.Equal("Active", await AgentPair.RoleAsync(active)); // an announcement, not a role change
@@ -78,7 +78,7 @@ public class HaOperationsApiTests
 
         await AssertCommandAsync(passive, "role", HttpStatusCode.OK, "planned switch ", """{"role":"Active","cause":"automation"}""");
         await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active" && await AgentPair.RoleAsync(active) == "Passive", Generous, "set_failover_role Active on the Passive switches the pair");
-        Assert.Contains("planned switch", await HistoryAsync(passive), StringComparison.Ordinal);
+        Assert.Contains("planned switch", await AgentPair.HistoryTextAsync(passive), StringComparison.Ordinal);
 
         await pair.SettledAsync(Generous);
         await AssertCommandAsync(passive, "role", HttpStatusCode.OK, "planned switch ", """{"role":"Passive"}""");
@@ -95,7 +95,7 @@ public class HaOperationsApiTests
         Assert.Equal("Off", await AgentPair.RoleAsync(passive));
         Assert.False((await AgentPair.HaStatusAsync(passive)).Paired);
         await pair.WaitForAsync(async () => await AgentPair.RoleAsync(active) == "Off", Generous, "the peer goes Off when told of the break");
-        Assert.Contains("broke the pair", await HistoryAsync(active), StringComparison.Ordinal);
+        Assert.Contains("broke the pair", await AgentPair.HistoryTextAsync(active), StringComparison.Ordinal);
 
         await AssertCommandAsync(passive, "break", HttpStatusCode.Conflict, "not paired: nothing to break");
         await AssertCommandAsync(passive, "failover-now", HttpStatusCode.Conflict, "not paired: run 'appliancectl ha establish");
@@ -142,11 +142,5 @@ public class HaOperationsApiTests
             ? System.Text.Json.JsonSerializer.Deserialize(text, ApiJsonContext.Default.ApiError)!.Error
             : System.Text.Json.JsonSerializer.Deserialize(text, ApiJsonContext.Default.CommandResult)!.Message;
         Assert.StartsWith(expectedStart, message, StringComparison.Ordinal);
-    }
-
-    private static async Task<string> HistoryAsync(AgentProcess node)
-    {
-        using var http = node.CreateLocalClient();
-        return await http.GetStringAsync(new Uri("api/v1/history?limit=50", UriKind.Relative));
     }
 }

@@ -269,6 +269,12 @@ internal sealed class SimCluster
         }
 
         _won.Add((node.Id, epoch));
+        if (epoch <= node.HighestPeerEpochHeard)
+        {
+            Fail("a promotion goes above every epoch the node heard, also across its restarts",
+                $"{node.Id} promoted to epoch {epoch} after hearing epoch {node.HighestPeerEpochHeard}: {cause}");
+        }
+
         if (_schedule.Class == ScheduleClass.DelaysOnly && LaterPromotions > 0)
         {
             Fail("a delay shorter than PartnerFailoverTimeout never causes a failover", $"{node.Id} promoted to epoch {epoch}: {cause}");
@@ -321,6 +327,9 @@ internal sealed class SimCluster
         public int Life { get; private set; }
 
         public TimeSpan UpSince { get; private set; }
+
+        /// <summary>The highest epoch this node's machine took from its peer, in any life: the sim's truth, not the node's memory.</summary>
+        public long HighestPeerEpochHeard { get; private set; }
 
         public TimeSpan WallOffset { get; set; }
 
@@ -459,6 +468,7 @@ internal sealed class SimCluster
                 Execute(effect);
             }
 
+            HighestPeerEpochHeard = Math.Max(HighestPeerEpochHeard, State.Peer?.Epoch ?? 0);
             ScheduleTick();
         }
 
