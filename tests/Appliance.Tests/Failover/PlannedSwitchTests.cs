@@ -86,7 +86,7 @@ public class PlannedSwitchTests
         Assert.Equal(HaRole.Active, _a.State.Role);
         Assert.Equal(HaRole.Passive, _b.State.Role);
         Assert.Equal(
-            ["node-a: sends RequestRelease", "node-b: PersistState(Passive)", "node-b: StopServices", "node-b: ReleaseSharedIp", "node-b: sends Released", "node-a: PersistState(Active)", "node-a: SyncPull"],
+            ["node-a: sends RequestRelease", "node-b: PersistState(Passive)", "node-b: StopServices", "node-b: ReleaseSharedIp", "node-b: sends Released", "node-a: PersistState(Active)", "node-a: SyncPull", "node-b: PersistState(Passive)"], // b saves the epoch it heard
             _log.Where(l => !l.Contains("Publish", StringComparison.Ordinal) && !l.Contains("sends State", StringComparison.Ordinal) && !l.Contains("sends Heartbeat", StringComparison.Ordinal)));
         Assert.False(_a.State.HoldsSharedIp); // clients wait until the pull from the old Active is done
     }

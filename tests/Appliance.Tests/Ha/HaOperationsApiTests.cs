@@ -126,8 +126,8 @@ public class HaOperationsApiTests
         var home = await pair.WaitForAsync(async () => await AgentPair.RoleAsync(active) == "Active" && await AgentPair.RoleAsync(passive) == "Passive",
             TimeSpan.FromSeconds(40), "the preferred node takes its role back");
         Assert.True(home >= TimeSpan.FromSeconds(9), $"switched back after {home}, before SwitchBackAfter=10s");
-        Assert.Contains($"switch-back: {activeId} is PreferredActive and was Passive beside Active {passiveId} for SwitchBackAfter=10s", await HistoryAsync(active), StringComparison.Ordinal);
-        Assert.Contains("sync pull", await HistoryAsync(active), StringComparison.Ordinal); // it pulled before serving
+        Assert.Contains($"switch-back: {activeId} is PreferredActive and was Passive beside Active {passiveId} for SwitchBackAfter=10s", await AgentPair.HistoryTextAsync(active), StringComparison.Ordinal);
+        Assert.Contains("sync pull", await AgentPair.HistoryTextAsync(active), StringComparison.Ordinal); // it pulled before serving
     }
 
     /// <summary>POSTs <paramref name="body"/> to /api/v1/ha/<paramref name="operation"/> over the local socket; asserts status and the answer's start.</summary>
