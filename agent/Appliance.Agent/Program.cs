@@ -97,11 +97,7 @@ using (store)
         ServiceNotifications.WatchdogPingInterval(Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID"), Environment.ProcessId)));
     builder.Services.AddHostedService(sp => sp.GetRequiredService<ServiceNotifications>());
     builder.Services.AddHostedService<AgentLoop>();
-    builder.Services.ConfigureHttpJsonOptions(o =>
-    {
-        o.SerializerOptions.TypeInfoResolverChain.Insert(0, Appliance.Core.Api.ApiJsonContext.Default);
-        o.SerializerOptions.AllowDuplicateProperties = false; // {"role":"Active","role":"Passive"} is ambiguous: refused
-    });
+    builder.Services.ConfigureHttpJsonOptions(o => Appliance.Core.Api.RequestJson.Configure(o.SerializerOptions));
     // A parameter that does not bind throws to ApiGate, which names the field, instead of an empty 400.
     builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
     int? umaskBeforeSocket = null;

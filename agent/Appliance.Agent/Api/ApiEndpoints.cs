@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Appliance.Agent.Runtime;
 using Appliance.Agent.Store;
@@ -33,11 +34,12 @@ public static partial class ApiEndpoints
         api.MapGet("/status", (NodeRuntime runtime) =>
             Results.Json(runtime.Snapshot(), ApiJsonContext.Default.AgentStatus));
 
-        api.MapGet("/history", (int? limit, AgentStore store) =>
+        // Parsed here, not bound: the binder's "Failed to bind parameter" names neither the range nor the form.
+        api.MapGet("/history", (string? limit, AgentStore store) =>
         {
-            var take = limit ?? 50;
-            return take is < 1 or > MaxHistoryLimit
-                ? BadRequest($"limit={take} is out of range: allowed 1 to {MaxHistoryLimit}")
+            int take = 50;
+            return limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out take) || take is < 1 or > MaxHistoryLimit)
+                ? BadRequest($"limit={limit} is not allowed: allowed a whole number from 1 to {MaxHistoryLimit}")
                 : Results.Json(store.ReadHistory(take).ToArray(), ApiJsonContext.Default.HistoryEntryArray);
         });
 

@@ -120,6 +120,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
         }
 
         await StartStepAsync(StopServicesStep, () => _ports.Services.EnsureStoppedAtStartAsync(cancellationToken));
+        _ports.Services.StartedAndBound += OnServicesStartedAndBound;
         if (!_ports.Services.IsEmpty)
         {
             _strayGuard = new StrayServiceGuard(_ports.Services, NodeIsActive, _strayCheckInterval, ReportStray, _time, _loggers.CreateLogger<StrayServiceGuard>());
@@ -160,6 +161,7 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
         await StopBackgroundChecksAsync();
         await StopEngineAsync(planned: false, CancellationToken.None);
+        _ports.Services.StartedAndBound -= OnServicesStartedAndBound;
         if (_ports.SharedAddress is IAsyncDisposable sharedAddress)
         {
             await sharedAddress.DisposeAsync();
@@ -471,6 +473,15 @@ public sealed partial class HaService : IHostedService, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not {What} at start: {Reason}; the agent runs on, unhealthy")]
     private static partial void LogStartStepFailed(ILogger logger, string what, string reason);
+
+    /// <summary>A promotion started every service with the binding in place: the start-up stop's failure is moot.</summary>
+    private void OnServicesStartedAndBound()
+    {
+        if (_startProblems.TryRemove(StopServicesStep, out _))
+        {
+            _store.AppendHistory(ServicesEventKind, "the managed services are now started and bound to the agent", "start step superseded by the promotion");
+        }
+    }
 
     /// <summary>Every stray stop is history and an event; a unit that will not stop is reported once per distinct problem.</summary>
     private void ReportStray(StoppedCheck check)

@@ -150,8 +150,43 @@ public sealed partial class ManagedServices : IManagedServices, IDisposable
             return check;
         }, cancellationToken);
 
+    /// <summary>
+    /// Raised after a start that left nothing to report: every unit started and bound to the agent. The start-up
+    /// stop's failure is then moot, as the engine's order to run stands.
+    /// </summary>
+    public event Action? StartedAndBound;
+
+    /// <summary>
+    /// Starts every unit in order. A start-up preparation that failed is retried first: an Active's services must
+    /// die with the agent. If it fails again the units are started all the same (a node that serves unbound beats
+    /// one that serves nothing) and the start reports it.
+    /// </summary>
     public Task StartAsync(CancellationToken cancellationToken) =>
-        ExclusiveAsync(Intent.Run, () => ApplyToEachAsync("start", _units, _control.StartAsync, LogStarted, LogStartFailed, cancellationToken), cancellationToken);
+        ExclusiveAsync(Intent.Run, async () =>
+        {
+            string? unbound = null;
+            if (_unprepared)
+            {
+                try
+                {
+                    await _control.PrepareAsync(_units, cancellationToken);
+                    _unprepared = false;
+                }
+                catch (Exception e) when (e is ManagedServicesException or IOException or UnauthorizedAccessException)
+                {
+                    unbound = $"the managed services run without the binding to the agent: {e.Message}";
+                }
+            }
+
+            await ApplyToEachAsync("start", _units, _control.StartAsync, LogStarted, LogStartFailed, cancellationToken);
+            if (unbound is not null)
+            {
+                _problem = unbound;
+                throw new ManagedServicesException(unbound);
+            }
+
+            StartedAndBound?.Invoke();
+        }, cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) =>
         ExclusiveAsync(Intent.Stop, () => StopUnitsAsync(cancellationToken), cancellationToken);

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
 namespace Appliance.Core.Api;
@@ -51,10 +52,14 @@ public static class JsonBodyErrors
         var writtenAs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in given)
         {
-            // A name the type does not have is ignored by the binder, so it cannot be why binding failed.
             if (Find(type, name) is not { } property)
             {
-                continue;
+                if ((type.UnmappedMemberHandling ?? type.Options.UnmappedMemberHandling) == JsonUnmappedMemberHandling.Disallow)
+                {
+                    return $"{name} is not a field of this body: allowed {string.Join(", ", type.Properties.Select(p => p.Name))}";
+                }
+
+                continue; // ignored by the binder, so not why binding failed
             }
 
             if (!writtenAs.TryAdd(property.Name, name))

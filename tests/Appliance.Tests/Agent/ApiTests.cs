@@ -118,14 +118,18 @@ public class ApiTests(RunningAgent running) : IClassFixture<RunningAgent>
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(10_001)]
-    public async Task History_limit_out_of_range_is_a_clear_400(int limit)
+    [InlineData("0")]
+    [InlineData("10001")]
+    [InlineData("abc")]
+    [InlineData("-5")]
+    [InlineData("2.5")]
+    [InlineData("")]
+    public async Task History_limit_that_is_not_a_whole_number_in_range_is_a_clear_400(string limit)
     {
         using var local = _agent.CreateLocalClient();
         using var response = await local.GetAsync(new Uri($"api/v1/history?limit={limit}", UriKind.Relative));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal($"limit={limit} is out of range: allowed 1 to 10000", (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.ApiError))!.Error);
+        Assert.Equal($"limit={limit} is not allowed: allowed a whole number from 1 to 10000", (await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.ApiError))!.Error);
     }
 
     [Fact]

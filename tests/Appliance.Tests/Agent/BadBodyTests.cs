@@ -20,7 +20,10 @@ public class BadBodyTests(RunningAgent running) : IClassFixture<RunningAgent>
     [InlineData("POST", "ha/role", """{"role":""", "the body is not JSON: Expected depth to be zero at the end of the JSON payload. There is an open JSON object or array that should be closed. LineNumber: 0 | BytePositionInLine: 8.")]
     [InlineData("POST", "ha/role", "", "the body is empty: a JSON object with role (Active | Passive), cause (a string) is required")]
     [InlineData("POST", "ha/role", "null", "the body is empty: a JSON object with role (Active | Passive), cause (a string) is required")]
+    [InlineData("POST", "ha/role", """{"role":1}""", "role=1 is not allowed: allowed Active | Passive")]
     [InlineData("POST", "ha/role", """{"role":"Active","Role":"Passive"}""", "role and Role name the same field: give it once")]
+    [InlineData("POST", "ha/become-primary", """{"synch":true}""", "synch is not a field of this body: allowed sync, evenIfUnreachable")]
+    [InlineData("PUT", "bmc/net", """{"ipSource":0}""", "ipSource=0 is not allowed: allowed Static | Dhcp")]
     [InlineData("POST", "ha/role", """{"role":"Active","role":"Passive"}""", "the body is not JSON: Duplicate property 'role' encountered during deserialization.")]
     [InlineData("POST", "ha/establish", """{"peerHost":"10.0.0.6","peerPort":"1883x","keyBase64":"AAAA"}""", "peerPort=1883x is not allowed: allowed a whole number")]
     [InlineData("POST", "ha/establish", """{"peerHost":"10.0.0.6","peerPort":1883,"keyBase64":12345}""", "keyBase64=*** is not allowed: allowed a string")]
@@ -89,7 +92,8 @@ public class JsonBodyErrorsTests
     [Theory]
     [InlineData("""{"role":"Active","cause":7}""", "cause=7 is not allowed: allowed a string")]
     [InlineData("""{"Role":"Boss","whatever":1}""", "Role=Boss is not allowed: allowed Active | Passive")]
-    [InlineData("""{"role":"Active","other":{"a":1}}""", null)]
+    [InlineData("""{"role":"Active","other":{"a":1}}""", "other is not a field of this body: allowed role, cause")]
+    [InlineData("""{"role":"Active","cause":null}""", null)]
     [InlineData("\"Active\"", "the body must be a JSON object with role (Active | Passive), cause (a string)")]
     [InlineData("  ", "the body is empty: a JSON object with role (Active | Passive), cause (a string) is required")]
     public void Explains_the_first_field_that_does_not_bind(string body, string? expected) =>
@@ -102,5 +106,12 @@ public class JsonBodyErrorsTests
         Assert.Equal("keyBase64=*** is not allowed: allowed a string", error);
     }
 
-    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web) { TypeInfoResolver = ApiJsonContext.Default };
+    private static readonly JsonSerializerOptions Web = RequestOptions();
+
+    private static JsonSerializerOptions RequestOptions()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        RequestJson.Configure(options);
+        return options;
+    }
 }

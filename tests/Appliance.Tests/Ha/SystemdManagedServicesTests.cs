@@ -239,6 +239,37 @@ public sealed class SystemdManagedServicesTests : IDisposable
     }
 
     [Fact]
+    public async Task A_start_after_a_failed_start_up_preparation_binds_the_units_first_and_says_so_when_it_cannot()
+    {
+        _runner.Answer("daemon-reload", RecordingRunner.Exit(1, stderr: "Failed to reload daemon: Access denied\n"));
+        ManagedServices services = Services("db.service");
+        int startedAndBound = 0;
+        services.StartedAndBound += () => startedAndBound++;
+        await Assert.ThrowsAsync<ManagedServicesException>(() => services.EnsureStoppedAtStartAsync(CancellationToken.None));
+        _runner.Calls.Clear();
+
+        // Still failing: the units start all the same, and the start reports the missing binding.
+        var error = await Assert.ThrowsAsync<ManagedServicesException>(() => services.StartAsync(CancellationToken.None));
+        Assert.Equal([$"{Systemctl} daemon-reload", $"{Systemctl} start db.service"], _runner.Calls);
+        Assert.Contains("run without the binding to the agent", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Access denied", services.Problem, StringComparison.Ordinal);
+        Assert.Equal(0, startedAndBound);
+
+        _runner.Answer("daemon-reload", RecordingRunner.Exit(0));
+        _runner.Calls.Clear();
+        await services.StartAsync(CancellationToken.None);
+        Assert.Equal([$"{Systemctl} daemon-reload", $"{Systemctl} start db.service"], _runner.Calls);
+        Assert.Null(services.Problem);
+        Assert.Equal(1, startedAndBound);
+
+        // Bound now: the next start does not reload again.
+        _runner.Calls.Clear();
+        await services.StartAsync(CancellationToken.None);
+        Assert.Equal([$"{Systemctl} start db.service"], _runner.Calls);
+        Assert.Equal(2, startedAndBound);
+    }
+
+    [Fact]
     public async Task A_service_that_survives_the_start_stop_fails_the_agent_start()
     {
         _runner.Answer("is-active db.service", RecordingRunner.Exit(0, "active\n"));
