@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using Appliance.Core.Api;
 using Appliance.Tests.Fixtures;
 
 namespace Appliance.Tests.Ha;
@@ -61,6 +63,57 @@ public sealed class ManagedServicesStartTests
         });
         await AssertRetriedUntilItSucceedsAsync(agent, failReload, calls, l => l == "daemon-reload",
             "could not stop the managed services at start", "the managed services are now stopped and bound to the agent");
+        Assert.True(File.Exists(Path.Combine(temp.File("dropins"), "web.service.d", "50-appliance-agent.conf")));
+    }
+
+    /// <summary>
+    /// The stray check only retries on a node that must not run the services; a node promoted first retries the
+    /// binding in its start, and its start problem ends there, not at its next demotion.
+    /// </summary>
+    [Fact]
+    public async Task A_promotion_retries_a_failed_start_up_binding_and_health_recovers_when_it_succeeds()
+    {
+        using var temp = new TempDir();
+        string failReload = temp.File("fail-reload");
+        await File.WriteAllTextAsync(failReload, "");
+        string systemctl = HookTestKit.Script(temp.File("systemctl"), $"""
+            case "$1" in
+              daemon-reload) if [ -e {failReload} ]; then echo 'Access denied' >&2; exit 1; fi ;;
+              is-active) echo inactive; exit 3 ;;
+            esac
+            exit 0
+
+            """);
+        await using var pair = await AgentPair.StartEmbeddedAsync(new Dictionary<string, string>
+        {
+            ["Appliance:Ha:Services:Kind"] = "Systemd",
+            ["Appliance:Ha:Services:Units:0"] = "web.service",
+            ["Appliance:Ha:Services:SystemctlPath"] = systemctl,
+            ["Appliance:Ha:Services:DropInDirectory"] = temp.File("dropins"),
+            ["Appliance:Ha:Services:StopListPath"] = temp.File("managed-units"),
+            ["Appliance:Ha:Services:StrayCheckInterval"] = "01:00:00",
+        });
+        var (active, passive) = await pair.SettledAsync(TimeSpan.FromSeconds(30));
+        using (var http = active.CreateTcpClient())
+        {
+            // Promoted while the binding still fails: the services run, and health says they are unbound.
+            using HttpResponseMessage unbound = await http.GetAsync(new Uri("check_health", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.InternalServerError, unbound.StatusCode);
+            Assert.Contains("Access denied", await unbound.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        File.Delete(failReload);
+        using (var local = passive.CreateLocalClient())
+        {
+            using var switched = await local.PostAsJsonAsync("api/v1/ha/become-primary", new SwitchRequest(false, false), ApiJsonContext.Default.SwitchRequest);
+            Assert.Equal(HttpStatusCode.OK, switched.StatusCode);
+        }
+
+        using var promoted = passive.CreateTcpClient();
+        await Poll.UntilAsync(async () => await StatusAsync(promoted) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), () => "healthy once promoted: " + passive.OutputText);
+        Assert.Equal("Active", await AgentPair.RoleAsync(passive));
+        string history = await AgentPair.HistoryTextAsync(passive);
+        Assert.Contains("the managed services are now started and bound to the agent", history, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(temp.File("dropins"), "web.service.d", "50-appliance-agent.conf")));
     }
 
