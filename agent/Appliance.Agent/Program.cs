@@ -84,6 +84,7 @@ using (store)
     builder.Services.AddBmc(bmcParts);
     builder.Services.AddSingleton(sp => HaComposition.CreatePorts(options, sp.GetRequiredService<IPeerFencer>(), sp.GetRequiredService<ILoggerFactory>()));
     builder.Services.AddSingleton<HaService>();
+    builder.Services.AddSingleton(sp => new AppliancePower(options.Ha.Power, new ProcessCommandRunner(), store, sp.GetRequiredService<ILogger<AppliancePower>>()));
     builder.Services.AddHostedService(sp => sp.GetRequiredService<HaService>());
     builder.Services.AddSingleton(sp => new NodeRuntime(store, sp.GetRequiredService<LoopProgress>(), sp.GetRequiredService<HaService>(), time, options.NodeName));
     builder.Services.AddSingleton<ApiAuthentication>();

@@ -75,8 +75,12 @@ public static class HaEndpoints
         ha.MapPost("/fix-conflict", (HaService service, CancellationToken ct) => Run(service, new OperatorCommand.FixConflict(), ct));
         ha.MapPost("/suspend", (HaService service, CancellationToken ct) => Run(service, new OperatorCommand.SuspendFailover(), ct));
         ha.MapPost("/resume", (HaService service, CancellationToken ct) => Run(service, new OperatorCommand.ResumeFailover(), ct));
-        ha.MapPost("/shutdown", (ShutdownRequest? request, HaService service, CancellationToken ct) =>
-            Run(service, new OperatorCommand.Shutdown(request?.Reboot ?? false), ct));
+        ha.MapPost("/shutdown", async (ShutdownRequest? request, HaService service, AppliancePower power, CancellationToken ct) =>
+        {
+            bool reboot = request?.Reboot ?? false;
+            CommandResult announced = await service.ExecuteAsync(new OperatorCommand.Shutdown(reboot), ct);
+            return Answer(announced.Ok && request?.AnnounceOnly != true ? await power.RunAsync(reboot, announced, ct) : announced);
+        });
 
         // The B-Series set_failover_role: a planned switch expressed as the wanted role.
         ha.MapPost("/role", (SetRoleRequest request, HaService service, CancellationToken ct) => request.Role switch

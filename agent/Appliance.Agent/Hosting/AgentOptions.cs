@@ -169,6 +169,9 @@ public sealed class HaHostOptions
     /// <summary>Commands run on each transition (DNS/NAT swing, site scripts).</summary>
     public Appliance.Agent.Ha.HooksOptions Hooks { get; set; } = new();
 
+    /// <summary>How <c>ha shutdown</c> powers the appliance off or reboots it after announcing it.</summary>
+    public Appliance.Agent.Ha.PowerOptions Power { get; set; } = new();
+
     /// <summary>How connectivity test targets are probed.</summary>
     public Appliance.Agent.Ha.ConnectivityProbeOptions Probe { get; set; } = new();
 
@@ -188,6 +191,7 @@ public sealed class HaHostOptions
         errors.AddRange(SharedAddress.Validate(OperatingSystem.IsLinux()));
         errors.AddRange(Services.Validate());
         errors.AddRange(Hooks.Validate());
+        errors.AddRange(Power.Validate());
         errors.AddRange(Probe.Validate());
         (PeerLink.PairId, PeerLink.NodeId, PeerLink.PeerNodeId, PeerLink.PeerBroker.Host) = (pair, node, peer, peerHost);
     }

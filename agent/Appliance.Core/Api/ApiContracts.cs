@@ -61,8 +61,11 @@ public sealed record RotateKeyRequest([property: PasswordPropertyText(true)] str
 /// <summary>Planned switch options (<c>become-primary</c> / <c>become-backup</c>).</summary>
 public sealed record SwitchRequest(bool Sync, bool EvenIfUnreachable);
 
-/// <summary><c>POST /api/v1/ha/shutdown</c>.</summary>
-public sealed record ShutdownRequest(bool Reboot);
+/// <summary>
+/// <c>POST /api/v1/ha/shutdown</c>: announce, then power off or reboot through <c>Appliance:Ha:Power</c>;
+/// <see cref="AnnounceOnly"/> when the appliance goes down by other means (BMC, console).
+/// </summary>
+public sealed record ShutdownRequest(bool Reboot, bool AnnounceOnly = false);
 
 /// <summary>Answer to a settings change: the history entry that records it.</summary>
 public sealed record SettingsChanged(long HistoryId, HaSettings Settings);

@@ -122,6 +122,25 @@ public sealed class HaHostOptionsTests
     }
 
     [Theory]
+    [InlineData("RebootPath", "Appliance:Ha:Power:Reboot:Path='systemctl' is not an absolute path: allowed an absolute path to an executable")]
+    [InlineData("PowerOffArgument", "Appliance:Ha:Power:PowerOff:Arguments:0 is invalid (3 characters): allowed 0 – 4096 characters without NUL")]
+    [InlineData("TimeoutLow", "Appliance:Ha:Power:Timeout=00:00:00.9990000 is out of range: allowed 00:00:01 – 00:10:00")]
+    public void Bad_power_options_name_key_value_and_range(string change, string expected)
+    {
+        Assert.Empty(new PowerOptions().Validate()); // unset: announce only
+        var options = new PowerOptions();
+        switch (change)
+        {
+            case "RebootPath": options.Reboot = new HookCommand { Path = "systemctl", Arguments = ["reboot"] }; break;
+            case "PowerOffArgument": options.PowerOff = new HookCommand { Path = "/usr/bin/systemctl", Arguments = ["a\0b"] }; break;
+            case "TimeoutLow": options.Timeout = TimeSpan.FromMilliseconds(999); break;
+            default: throw new ArgumentOutOfRangeException(nameof(change), change, null);
+        }
+
+        Assert.Equal([expected], options.Validate());
+    }
+
+    [Theory]
     [InlineData(99, "Appliance:Ha:Probe:Timeout=00:00:00.0990000 is out of range: allowed 00:00:00.1000000 – 00:00:30")]
     [InlineData(30_001, "Appliance:Ha:Probe:Timeout=00:00:30.0010000 is out of range: allowed 00:00:00.1000000 – 00:00:30")]
     public void Bad_probe_timeout_names_key_value_and_range(int milliseconds, string expected) =>

@@ -48,8 +48,11 @@ public class HaOperationsApiTests
         Assert.Contains("operator: failover suspended", await AgentPair.HistoryTextAsync(passive), StringComparison.Ordinal);
         Assert.Contains("operator: failover resumed", await AgentPair.HistoryTextAsync(passive), StringComparison.Ordinal);
 
-        await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK, "operator: graceful shutdown announced; the peer applies RebootBlackoutWindow=14min", """{"reboot":false}""");
-        await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK, "operator: graceful reboot announced; the peer applies RebootBlackoutWindow=14min", """{"reboot":true}""");
+        // No Appliance:Ha:Power commands (as under make run and in tests): announced, and the operator is told.
+        await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK,
+            "operator: graceful shutdown announced; the peer applies RebootBlackoutWindow=14min; Appliance:Ha:Power:PowerOff is not set: power off the appliance now", """{"reboot":false}""");
+        await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK,
+            "operator: graceful reboot announced; the peer applies RebootBlackoutWindow=14min; Appliance:Ha:Power:Reboot is not set: reboot the appliance now", """{"reboot":true}""");
         var history = await AgentPair.HistoryTextAsync(active);
         Assert.Contains("operator: graceful shutdown announced", history, StringComparison.Ordinal);
         Assert.Contains("operator: graceful reboot announced", history, StringComparison.Ordinal);
@@ -130,8 +133,46 @@ public class HaOperationsApiTests
         Assert.Contains("sync pull", await AgentPair.HistoryTextAsync(active), StringComparison.Ordinal); // it pulled before serving
     }
 
+    [Fact]
+    public async Task Shutdown_announces_then_runs_the_configured_power_command_and_a_failing_one_is_reported()
+    {
+        using var temp = new TempDir();
+        string calls = temp.File("calls");
+        string power = HookTestKit.Script(temp.File("power"), $"""
+            echo "$1" >> {calls}
+            if [ "$1" = poweroff ]; then echo 'Access denied' >&2; exit 1; fi
+            exit 0
+
+            """);
+        await using var pair = await AgentPair.StartEmbeddedAsync(new Dictionary<string, string>
+        {
+            ["Appliance:Ha:Power:Reboot:Path"] = power,
+            ["Appliance:Ha:Power:Reboot:Arguments:0"] = "reboot",
+            ["Appliance:Ha:Power:PowerOff:Path"] = power,
+            ["Appliance:Ha:Power:PowerOff:Arguments:0"] = "poweroff",
+        });
+        var (active, _) = await pair.SettledAsync(Generous);
+
+        await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK,
+            "operator: graceful reboot announced; the peer applies RebootBlackoutWindow=14min", """{"reboot":true,"announceOnly":true}""", exact: true);
+        Assert.False(File.Exists(calls));
+
+        await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK,
+            $"operator: graceful reboot announced; the peer applies RebootBlackoutWindow=14min; reboot: {power} reboot accepted", """{"reboot":true}""", exact: true);
+        Assert.Equal(["reboot"], File.ReadAllLines(calls));
+
+        await AssertCommandAsync(active, "shutdown", HttpStatusCode.Conflict,
+            $"operator: graceful shutdown announced; the peer applies RebootBlackoutWindow=14min; but power off: {power} poweroff exit code 1: Access denied: power off the appliance by other means (the peer still waits)",
+            """{"reboot":false}""", exact: true);
+        Assert.Equal(["reboot", "poweroff"], File.ReadAllLines(calls));
+
+        var history = await AgentPair.HistoryAsync(active);
+        Assert.Contains(history, e => e.Kind == "power" && e.Message == $"reboot: {power} reboot accepted" && e.Cause == "operator: ha shutdown");
+        Assert.Contains(history, e => e.Kind == "power" && e.Message == $"power off: {power} poweroff exit code 1: Access denied");
+    }
+
     /// <summary>POSTs <paramref name="body"/> to /api/v1/ha/<paramref name="operation"/> over the local socket; asserts status and the answer's start.</summary>
-    private static async Task AssertCommandAsync(AgentProcess node, string operation, HttpStatusCode status, string expectedStart, string body = "{}")
+    private static async Task AssertCommandAsync(AgentProcess node, string operation, HttpStatusCode status, string expectedStart, string body = "{}", bool exact = false)
     {
         using var http = node.CreateLocalClient();
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
@@ -141,6 +182,13 @@ public class HaOperationsApiTests
         var message = status == HttpStatusCode.BadRequest
             ? System.Text.Json.JsonSerializer.Deserialize(text, ApiJsonContext.Default.ApiError)!.Error
             : System.Text.Json.JsonSerializer.Deserialize(text, ApiJsonContext.Default.CommandResult)!.Message;
-        Assert.StartsWith(expectedStart, message, StringComparison.Ordinal);
+        if (exact)
+        {
+            Assert.Equal(expectedStart, message);
+        }
+        else
+        {
+            Assert.StartsWith(expectedStart, message, StringComparison.Ordinal);
+        }
     }
 }

@@ -253,10 +253,11 @@ public static class HaCommand
 
     private static Command Shutdown()
     {
-        var reboot = new Option<bool>("--reboot") { Description = "A reboot: the peer waits RebootBlackoutWindow before it takes over" };
-        var command = new Command("shutdown", "Announce a graceful shutdown to the peer") { reboot };
+        var reboot = new Option<bool>("--reboot") { Description = "Reboot instead of powering off" };
+        var announceOnly = new Option<bool>("--announce-only") { Description = "Only announce it: the appliance goes down by other means (BMC, console)" };
+        var command = new Command("shutdown", "Announce a graceful shutdown to the peer (it then waits RebootBlackoutWindow before taking over), then power off or reboot") { reboot, announceOnly };
         command.SetAction((parse, ct) => CtlCommand.RunAsync(parse, async (client, token) =>
-            Print(await client.CommandAsync("api/v1/ha/shutdown", new ShutdownRequest(parse.GetValue(reboot)), ApiJsonContext.Default.ShutdownRequest, token).ConfigureAwait(false)), ct));
+            Print(await client.CommandAsync("api/v1/ha/shutdown", new ShutdownRequest(parse.GetValue(reboot), parse.GetValue(announceOnly)), ApiJsonContext.Default.ShutdownRequest, token).ConfigureAwait(false)), ct));
         return command;
     }
 
