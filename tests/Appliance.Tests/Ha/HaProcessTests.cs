@@ -267,15 +267,7 @@ public class HaProcessTests
             exit 0
 
             """);
-        await using var pair = await AgentPair.StartEmbeddedAsync(new Dictionary<string, string>
-        {
-            ["Appliance:Ha:Services:Kind"] = "Systemd",
-            ["Appliance:Ha:Services:Units:0"] = "web.service",
-            ["Appliance:Ha:Services:SystemctlPath"] = systemctl,
-            ["Appliance:Ha:Services:DropInDirectory"] = temp.File("dropins"),
-            ["Appliance:Ha:Services:StopListPath"] = temp.File("managed-units"),
-            ["Appliance:Ha:Services:StrayCheckInterval"] = "00:00:01",
-        });
+        await using var pair = await AgentPair.StartEmbeddedAsync(HookTestKit.ManagedWebService(temp, systemctl, "00:00:01"));
         var (active, passive) = await pair.SettledAsync(Generous);
         string passiveId = (await AgentPair.HaStatusAsync(active)).Engine!.PeerNodeId!;
         var heartbeats = new System.Collections.Concurrent.ConcurrentQueue<byte[]>();

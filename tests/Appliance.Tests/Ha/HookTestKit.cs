@@ -11,6 +11,17 @@ internal static class HookTestKit
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return path;
     }
+
+    /// <summary>An agent's settings for one managed unit, web.service, under the fake <paramref name="systemctl"/>, with its files in <paramref name="temp"/>.</summary>
+    public static Dictionary<string, string> ManagedWebService(Fixtures.TempDir temp, string systemctl, string strayCheckInterval) => new()
+    {
+        ["Appliance:Ha:Services:Kind"] = "Systemd",
+        ["Appliance:Ha:Services:Units:0"] = "web.service",
+        ["Appliance:Ha:Services:SystemctlPath"] = systemctl,
+        ["Appliance:Ha:Services:DropInDirectory"] = temp.File("dropins"),
+        ["Appliance:Ha:Services:StopListPath"] = temp.File("managed-units"),
+        ["Appliance:Ha:Services:StrayCheckInterval"] = strayCheckInterval,
+    };
 }
 
 /// <summary>Pass <see cref="Add"/> as the result callback; await <see cref="WaitAsync"/> for the expected count.</summary>

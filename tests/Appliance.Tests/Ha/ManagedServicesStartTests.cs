@@ -52,15 +52,7 @@ public sealed class ManagedServicesStartTests
             exit 0
 
             """);
-        await using var agent = new AgentProcess(temp.File("data"), new Dictionary<string, string>
-        {
-            ["Appliance:Ha:Services:Kind"] = "Systemd",
-            ["Appliance:Ha:Services:Units:0"] = "web.service",
-            ["Appliance:Ha:Services:SystemctlPath"] = systemctl,
-            ["Appliance:Ha:Services:DropInDirectory"] = temp.File("dropins"),
-            ["Appliance:Ha:Services:StopListPath"] = temp.File("managed-units"),
-            ["Appliance:Ha:Services:StrayCheckInterval"] = "00:00:01",
-        });
+        await using var agent = new AgentProcess(temp.File("data"), HookTestKit.ManagedWebService(temp, systemctl, "00:00:01"));
         await AssertRetriedUntilItSucceedsAsync(agent, failReload, calls, l => l == "daemon-reload",
             "could not stop the managed services at start", "the managed services are now stopped and bound to the agent");
         Assert.True(File.Exists(Path.Combine(temp.File("dropins"), "web.service.d", "50-appliance-agent.conf")));
@@ -84,15 +76,7 @@ public sealed class ManagedServicesStartTests
             exit 0
 
             """);
-        await using var pair = await AgentPair.StartEmbeddedAsync(new Dictionary<string, string>
-        {
-            ["Appliance:Ha:Services:Kind"] = "Systemd",
-            ["Appliance:Ha:Services:Units:0"] = "web.service",
-            ["Appliance:Ha:Services:SystemctlPath"] = systemctl,
-            ["Appliance:Ha:Services:DropInDirectory"] = temp.File("dropins"),
-            ["Appliance:Ha:Services:StopListPath"] = temp.File("managed-units"),
-            ["Appliance:Ha:Services:StrayCheckInterval"] = "01:00:00",
-        });
+        await using var pair = await AgentPair.StartEmbeddedAsync(HookTestKit.ManagedWebService(temp, systemctl, "01:00:00"));
         var (active, passive) = await pair.SettledAsync(TimeSpan.FromSeconds(30));
         using (var http = active.CreateTcpClient())
         {
@@ -110,8 +94,9 @@ public sealed class ManagedServicesStartTests
         }
 
         using var promoted = passive.CreateTcpClient();
-        await Poll.UntilAsync(async () => await StatusAsync(promoted) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), () => "healthy once promoted: " + passive.OutputText);
-        Assert.Equal("Active", await AgentPair.RoleAsync(passive));
+        // The services start before the engine shows Active: health can turn first.
+        await Poll.UntilAsync(async () => await AgentPair.RoleAsync(passive) == "Active" && await StatusAsync(promoted) == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(30), () => "Active and healthy once promoted: " + passive.OutputText);
         string history = await AgentPair.HistoryTextAsync(passive);
         Assert.Contains("the managed services are now started and bound to the agent", history, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(temp.File("dropins"), "web.service.d", "50-appliance-agent.conf")));
