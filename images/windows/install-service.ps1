@@ -58,7 +58,13 @@ if (Test-Path $config) {
 {
   "Appliance": {
     "ShutdownTimeout": "00:00:04",
-    "Api": { "TcpAddress": "127.0.0.1", "TcpPort": 8080 }
+    "Api": { "TcpAddress": "127.0.0.1", "TcpPort": 8080 },
+    "Ha": {
+      "Power": {
+        "PowerOff": { "Path": "C:\\Windows\\System32\\shutdown.exe", "Arguments": [ "/s", "/t", "0", "/d", "p:0:0" ] },
+        "Reboot": { "Path": "C:\\Windows\\System32\\shutdown.exe", "Arguments": [ "/r", "/t", "0", "/d", "p:0:0" ] }
+      }
+    }
   }
 }
 '@ | Set-Content -Path $config -Encoding utf8
