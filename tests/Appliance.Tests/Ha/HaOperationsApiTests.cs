@@ -153,8 +153,10 @@ public class HaOperationsApiTests
         });
         var (active, _) = await pair.SettledAsync(Generous);
 
-        await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK,
-            "operator: graceful reboot announced; the peer applies RebootBlackoutWindow=14min", """{"reboot":true,"announceOnly":true}""", exact: true);
+        // Through appliancectl, as a technician at the console would.
+        var announceOnly = await CtlProcess.RunAsync(["ha", "shutdown", "--reboot", "--announce-only", "--socket", active.SocketPath]);
+        Assert.True(announceOnly.ExitCode == 0, announceOnly.StdErr);
+        Assert.Equal("operator: graceful reboot announced; the peer applies RebootBlackoutWindow=14min", announceOnly.StdOut.Trim());
         Assert.False(File.Exists(calls));
 
         await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK,
