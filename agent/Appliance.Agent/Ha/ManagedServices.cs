@@ -129,9 +129,7 @@ public sealed partial class ManagedServices : IManagedServices, IDisposable
     public Task<StoppedCheck> EnsureStoppedAtStartAsync(CancellationToken cancellationToken) =>
         ExclusiveAsync(Intent.Stop, async () =>
         {
-            _unprepared = true;
-            await _control.PrepareAsync(_units, cancellationToken);
-            _unprepared = false;
+            await BindAsync(cancellationToken);
             try
             {
                 await StopUnitsAsync(cancellationToken);
@@ -169,8 +167,7 @@ public sealed partial class ManagedServices : IManagedServices, IDisposable
             {
                 try
                 {
-                    await _control.PrepareAsync(_units, cancellationToken);
-                    _unprepared = false;
+                    await BindAsync(cancellationToken);
                 }
                 catch (Exception e) when (e is ManagedServicesException or IOException or UnauthorizedAccessException)
                 {
@@ -190,6 +187,14 @@ public sealed partial class ManagedServices : IManagedServices, IDisposable
 
     public Task StopAsync(CancellationToken cancellationToken) =>
         ExclusiveAsync(Intent.Stop, () => StopUnitsAsync(cancellationToken), cancellationToken);
+
+    /// <summary>Installs the die-with-the-agent binding; until it succeeds, <see cref="_unprepared"/> marks it for a retry. Under <see cref="_gate"/>.</summary>
+    private async Task BindAsync(CancellationToken cancellationToken)
+    {
+        _unprepared = true;
+        await _control.PrepareAsync(_units, cancellationToken);
+        _unprepared = false;
+    }
 
     private Task StopUnitsAsync(CancellationToken cancellationToken) =>
         ApplyToEachAsync("stop", _units.Reverse(), _control.StopAsync, LogStopped, LogStopFailed, cancellationToken);
@@ -270,8 +275,7 @@ public sealed partial class ManagedServices : IManagedServices, IDisposable
 
             if (_unprepared)
             {
-                await _control.PrepareAsync(_units, cancellationToken);
-                _unprepared = false;
+                await BindAsync(cancellationToken);
             }
 
             return await CheckStoppedCoreAsync(cancellationToken);

@@ -43,15 +43,7 @@ public sealed class ManagedServicesStartTests
         string failReload = temp.File("fail-reload");
         string calls = temp.File("calls");
         await File.WriteAllTextAsync(failReload, "");
-        string systemctl = HookTestKit.Script(temp.File("systemctl"), $"""
-            echo "$*" >> {calls}
-            case "$1" in
-              daemon-reload) if [ -e {failReload} ]; then echo 'Access denied' >&2; exit 1; fi ;;
-              is-active) echo inactive; exit 3 ;;
-            esac
-            exit 0
-
-            """);
+        string systemctl = SystemctlFailingReloadWhile(temp, failReload, calls);
         await using var agent = new AgentProcess(temp.File("data"), HookTestKit.ManagedWebService(temp, systemctl, "00:00:01"));
         await AssertRetriedUntilItSucceedsAsync(agent, failReload, calls, l => l == "daemon-reload",
             "could not stop the managed services at start", "the managed services are now stopped and bound to the agent");
@@ -68,14 +60,7 @@ public sealed class ManagedServicesStartTests
         using var temp = new TempDir();
         string failReload = temp.File("fail-reload");
         await File.WriteAllTextAsync(failReload, "");
-        string systemctl = HookTestKit.Script(temp.File("systemctl"), $"""
-            case "$1" in
-              daemon-reload) if [ -e {failReload} ]; then echo 'Access denied' >&2; exit 1; fi ;;
-              is-active) echo inactive; exit 3 ;;
-            esac
-            exit 0
-
-            """);
+        string systemctl = SystemctlFailingReloadWhile(temp, failReload, temp.File("calls"));
         await using var pair = await AgentPair.StartEmbeddedAsync(HookTestKit.ManagedWebService(temp, systemctl, "01:00:00"));
         var (active, passive) = await pair.SettledAsync(TimeSpan.FromSeconds(30));
         using (var http = active.CreateTcpClient())
@@ -153,6 +138,18 @@ public sealed class ManagedServicesStartTests
         using var local = agent.CreateLocalClient();
         Assert.Contains(recovered, await local.GetStringAsync(new Uri("api/v1/history?limit=20", UriKind.Relative)), StringComparison.Ordinal);
     }
+
+    /// <summary>A systemctl that records its calls in <paramref name="calls"/>, refuses daemon-reload while <paramref name="failFlag"/> exists and reports every unit inactive.</summary>
+    private static string SystemctlFailingReloadWhile(TempDir temp, string failFlag, string calls) =>
+        HookTestKit.Script(temp.File("systemctl"), $"""
+            echo "$*" >> {calls}
+            case "$1" in
+              daemon-reload) if [ -e {failFlag} ]; then echo 'Access denied' >&2; exit 1; fi ;;
+              is-active) echo inactive; exit 3 ;;
+            esac
+            exit 0
+
+            """);
 
     private static async Task<HttpStatusCode> StatusAsync(HttpClient http)
     {
