@@ -135,8 +135,7 @@ public sealed class ManagedServicesStartTests
         File.Delete(failFlag);
 
         await Poll.UntilAsync(async () => await StatusAsync(http) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), () => "healthy after the retry: " + agent.OutputText);
-        using var local = agent.CreateLocalClient();
-        Assert.Contains(recovered, await local.GetStringAsync(new Uri("api/v1/history?limit=20", UriKind.Relative)), StringComparison.Ordinal);
+        Assert.Contains(recovered, await AgentPair.HistoryTextAsync(agent), StringComparison.Ordinal);
     }
 
     /// <summary>A systemctl that records its calls in <paramref name="calls"/>, refuses daemon-reload while <paramref name="failFlag"/> exists and reports every unit inactive.</summary>
