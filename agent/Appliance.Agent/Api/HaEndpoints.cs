@@ -81,6 +81,7 @@ public static class HaEndpoints
             CommandResult announced = await service.ExecuteAsync(new OperatorCommand.Shutdown(reboot), ct);
             return Answer(announced.Ok && request?.AnnounceOnly != true ? await power.RunAsync(reboot, announced, ct) : announced);
         });
+        ha.MapPost("/cancel-shutdown", (HaService service, CancellationToken ct) => Run(service, new OperatorCommand.CancelShutdown(), ct));
 
         // The B-Series set_failover_role: a planned switch expressed as the wanted role.
         ha.MapPost("/role", (SetRoleRequest request, HaService service, CancellationToken ct) => request.Role switch

@@ -37,7 +37,7 @@ public sealed class PowerOptions
 /// The second half of <c>ha shutdown</c>: the engine has announced it (the peer now applies RebootBlackoutWindow
 /// when this node goes silent, and the planned stop that the OS sends the agent says offline with it), then this
 /// runs the configured power command. The announcement stays if the command fails: the operator powers off by
-/// other means (BMC, console), and the peer must still wait.
+/// other means (BMC, console), and the peer must still wait, unless the operator takes it back (cancel-shutdown).
 /// </summary>
 public sealed partial class AppliancePower(PowerOptions options, ICommandRunner runner, AgentStore store, ILogger<AppliancePower> logger)
 {
@@ -50,7 +50,7 @@ public sealed partial class AppliancePower(PowerOptions options, ICommandRunner 
         string key = $"{PowerOptions.Section}:{(reboot ? nameof(PowerOptions.Reboot) : nameof(PowerOptions.PowerOff))}";
         if ((reboot ? options.Reboot : options.PowerOff) is not { } command)
         {
-            return CommandResult.Done($"{announced.Message}; {key} is not set: {verb} the appliance now");
+            return CommandResult.Done($"{announced.Message}; {key} is not set: {verb} the appliance now (or ha cancel-shutdown to stay up)");
         }
 
         var spec = new CommandSpec(command.Path, [.. command.Arguments], options.Timeout, OutputLimitBytes);
@@ -60,7 +60,7 @@ public sealed partial class AppliancePower(PowerOptions options, ICommandRunner 
         if (!outcome.Succeeded)
         {
             LogPowerCommandFailed(logger, verb, spec.ToString(), outcome.Summary);
-            return CommandResult.Refused($"{announced.Message}; but {line}: {verb} the appliance by other means (the peer still waits)");
+            return CommandResult.Refused($"{announced.Message}; but {line}: {verb} the appliance by other means (the peer still waits), or ha cancel-shutdown to stay up");
         }
 
         LogPowerCommandRun(logger, verb, spec.ToString());

@@ -727,7 +727,9 @@ public sealed class FailoverEngine : IAsyncDisposable
             _ports.Mirror?.Position,
             state.Peer?.MirrorPosition,
             state.Peer?.Timing,
-            state.Peer?.Health);
+            state.Peer?.Health,
+            state.ShuttingDown,
+            state.Peer?.GoingDownAt is not null);
     }
 
     private readonly record struct Work(

@@ -43,6 +43,11 @@ namespace Appliance.Core.Failover;
 /// </summary>
 public sealed class HaMachine
 {
+    /// <summary>How a pending reason about the peer's announced shutdown begins (cleared when the peer cancels or returns).</summary>
+    private const string PeerGoingDown = "peer announced a graceful shutdown";
+
+    private const string BothPassivePeerGoingDown = "both Passive, the peer going down";
+
     private readonly HaSettings _settings;
     private readonly int _targetCount;
 
@@ -102,7 +107,7 @@ public sealed class HaMachine
                 break;
         }
 
-        if (step.State.Started && step.State.Role != HaRole.Off && !step.State.ShuttingDown)
+        if (step.State.Started && step.State.Role != HaRole.Off)
         {
             step.OnTimers();
         }
@@ -119,7 +124,7 @@ public sealed class HaMachine
     public TimeSpan NextWakeAt(HaState state, TimeSpan now)
     {
         TimeSpan wake = now + _settings.HeartbeatInterval;
-        if (!state.Started || state.Role == HaRole.Off || state.ShuttingDown)
+        if (!state.Started || state.Role == HaRole.Off)
         {
             return wake;
         }
@@ -127,6 +132,7 @@ public sealed class HaMachine
         Span<TimeSpan> candidates =
         [
             state.NextHeartbeatAt,
+            state.ShutdownAnnouncedAt is { } announced ? announced + _settings.RebootBlackoutWindow : TimeSpan.MaxValue,
             state.Role != HaRole.Active && state.Takeover is null ? PeerDeadline(state) : TimeSpan.MaxValue,
             state.Takeover?.WakeAt ?? TimeSpan.MaxValue,
             state.Handover?.Deadline ?? TimeSpan.MaxValue,
@@ -313,7 +319,7 @@ public sealed class HaMachine
         /// </summary>
         public void AnnounceConnection()
         {
-            if (State.Started && State.Role != HaRole.Off && !State.ShuttingDown)
+            if (State.Started && State.Role != HaRole.Off)
             {
                 PublishState();
             }
@@ -327,13 +333,16 @@ public sealed class HaMachine
                 _ when !State.Started => CommandResult.Refused($"{Verb(command)} refused: the engine has not started"),
                 _ when State.Role == HaRole.Off => CommandResult.Refused($"{Verb(command)} refused: this node is not paired"),
                 OperatorCommand.Break => Break("operator: break"),
+                OperatorCommand.Shutdown shutdown => Shutdown(shutdown.Reboot),
+                OperatorCommand.CancelShutdown => CancelShutdown(),
+                // A node that told its peer it is going away must not take or hand over roles meanwhile.
+                _ when State.ShuttingDown => CommandResult.Refused($"{Verb(command)} refused: a graceful shutdown was announced; cancel-shutdown first"),
                 OperatorCommand.BecomePrimary primary => BecomePrimary(primary.Sync),
                 OperatorCommand.BecomeBackup backup => BecomeBackup(backup.Sync, backup.EvenIfUnreachable),
                 OperatorCommand.FailoverNow => FailoverNow(),
                 OperatorCommand.FixConflict => FixConflict(),
                 OperatorCommand.SuspendFailover => SetSuspended(true),
                 OperatorCommand.ResumeFailover => SetSuspended(false),
-                OperatorCommand.Shutdown shutdown => Shutdown(shutdown.Reboot),
                 _ => CommandResult.Refused($"{Verb(command)} refused: unknown command"),
             };
             Effects.Add(new HaEffect.Reply(result));
@@ -398,7 +407,7 @@ public sealed class HaMachine
                     LiveGenerations = message.LiveGenerations is { } live ? [.. live] : [],
                     Timing = PeerTiming.AnnouncedBy(message) ?? peer.Timing,
                     Health = message.Health is { Length: > 0 } health ? health : null,
-                    GoingDownAt = message.GoingDown ? peer.GoingDownAt ?? Now : peer.GoingDownAt,
+                    GoingDownAt = message.GoingDown ? peer.GoingDownAt ?? Now : null, // a newer message without it: cancelled
                 };
             }
 
@@ -449,7 +458,7 @@ public sealed class HaMachine
                 case PeerCommandKind.RequestRelease when State.Role == HaRole.Active:
                     ReleaseTo(command.RequestId, command.Sync, $"planned switch: peer {State.PeerNodeId} asked to become primary (request {command.RequestId})");
                     break;
-                case PeerCommandKind.Released when State.Role != HaRole.Active && State.Peer!.Role != HaRole.Active:
+                case PeerCommandKind.Released when State.Role != HaRole.Active && State.Peer!.Role != HaRole.Active && !State.ShuttingDown:
                     Promote($"planned switch: {State.PeerNodeId} released (request {command.RequestId})", command.Sync);
                     break;
                 default:
@@ -478,7 +487,11 @@ public sealed class HaMachine
 
             if (peer.GoingDownAt is not null && State.Role != HaRole.Active)
             {
-                State = State with { PendingReason = $"peer announced a graceful shutdown; RebootBlackoutWindow={Ms(_s.RebootBlackoutWindow)} applies" };
+                State = State with { PendingReason = $"{PeerGoingDown}; RebootBlackoutWindow={Ms(_s.RebootBlackoutWindow)} applies" };
+            }
+            else if (State.PendingReason?.StartsWith(PeerGoingDown, StringComparison.Ordinal) == true)
+            {
+                State = State with { PendingReason = null }; // the peer cancelled its shutdown or came back
             }
 
             CheckConflict();
@@ -491,7 +504,8 @@ public sealed class HaMachine
             string? conflict = (State.Role, peer.Role) switch
             {
                 (HaRole.Active, HaRole.Active) => "both Active",
-                (HaRole.Passive, HaRole.Passive) when State.Handover is null && !peer.Suspended && !State.Suspended && peer.GoingDownAt is null => "both Passive",
+                (HaRole.Passive, HaRole.Passive) when State.Handover is null && !peer.Suspended && !State.Suspended && !State.ShuttingDown =>
+                    peer.GoingDownAt is null ? "both Passive" : BothPassivePeerGoingDown,
                 _ => null,
             };
             if (conflict is null)
@@ -506,7 +520,8 @@ public sealed class HaMachine
         private void ResolveConflict(string conflict, string by)
         {
             PeerView peer = State.Peer!;
-            bool wins = machine.SelfWins(State, peer, useEpoch: !machine.UnsafeIgnoreHigherEpoch);
+            // A peer that announced it is going away is never the one to keep: the other node takes the role.
+            bool wins = conflict == BothPassivePeerGoingDown || machine.SelfWins(State, peer, useEpoch: !machine.UnsafeIgnoreHigherEpoch);
             if (machine.UnsafeIgnoreHigherEpoch && State.Role == HaRole.Active)
             {
                 wins = true;
@@ -636,18 +651,7 @@ public sealed class HaMachine
         /// <summary>Heartbeat and every deadline; runs after each input, so any wake-up re-evaluates.</summary>
         public void OnTimers()
         {
-            if (Now >= State.NextHeartbeatAt)
-            {
-                Publish(PeerChannel.Heartbeat, PeerMessageKind.Heartbeat);
-                State = State with { NextHeartbeatAt = Now + _s.HeartbeatInterval };
-                if (State.Handover is { Stage: HandoverStage.ReleasedToPeer } released && State.Peer?.Role != HaRole.Active)
-                {
-                    // Released may have been lost: say it again until the peer shows Active, rather than leave the
-                    // pair without an Active until the handover deadline. The peer promotes once, on the first it gets.
-                    Publish(PeerChannel.Command, PeerMessageKind.Command, new PeerCommand(PeerCommandKind.Released, released.RequestId, released.Sync));
-                }
-            }
-
+            PublishDueHeartbeat();
             if (State.Handover is { } handover && Now >= handover.Deadline)
             {
                 State = State with { Handover = null };
@@ -655,6 +659,14 @@ public sealed class HaMachine
                 {
                     Effects.Add(new HaEffect.Notify(HaEventKind.TakeoverBlocked, $"planned switch {handover.RequestId} timed out: {State.PeerNodeId} did not release"));
                 }
+            }
+
+            if (State.ShuttingDown)
+            {
+                // Still heartbeating, so the peer never takes over from a node that is alive; but no takeover,
+                // switch-back or conflict win here: this node told its peer it is going away.
+                LapseShutdownAnnouncement();
+                return;
             }
 
             if (State.Peer is not null && machine.PeerReachable(State, Now))
@@ -685,7 +697,7 @@ public sealed class HaMachine
                 { Suspended: true } => "failover suspended by operator",
                 { Peer.Suspended: true } => $"failover suspended by operator on {State.PeerNodeId}",
                 { Peer.GoingDownAt: { } down } when Now < down + _s.RebootBlackoutWindow =>
-                    $"peer announced a graceful shutdown; RebootBlackoutWindow={Ms(_s.RebootBlackoutWindow)} not over",
+                    $"{PeerGoingDown}; RebootBlackoutWindow={Ms(_s.RebootBlackoutWindow)} not over",
                 _ => null,
             };
             if (blocked is not null)
@@ -701,6 +713,36 @@ public sealed class HaMachine
 
             Effects.Add(new HaEffect.Notify(HaEventKind.PeerLost, cause));
             StartTakeover(cause, operatorOverride: false);
+        }
+
+        private void PublishDueHeartbeat()
+        {
+            if (Now >= State.NextHeartbeatAt)
+            {
+                Publish(PeerChannel.Heartbeat, PeerMessageKind.Heartbeat);
+                State = State with { NextHeartbeatAt = Now + _s.HeartbeatInterval };
+                if (State.Handover is { Stage: HandoverStage.ReleasedToPeer } released && State.Peer?.Role != HaRole.Active)
+                {
+                    // Released may have been lost: say it again until the peer shows Active, rather than leave the
+                    // pair without an Active until the handover deadline. The peer promotes once, on the first it gets.
+                    Publish(PeerChannel.Command, PeerMessageKind.Command, new PeerCommand(PeerCommandKind.Released, released.RequestId, released.Sync));
+                }
+            }
+        }
+
+        /// <summary>An announcement the appliance did not follow within RebootBlackoutWindow (the power-off failed, or
+        /// nobody powered it off) is over: the peer has stopped waiting too, so this node takes up its duties again.</summary>
+        private void LapseShutdownAnnouncement()
+        {
+            if (Now < State.ShutdownAnnouncedAt + _s.RebootBlackoutWindow)
+            {
+                return;
+            }
+
+            string cause = $"announced shutdown did not happen within RebootBlackoutWindow={Ms(_s.RebootBlackoutWindow)}: back on duty";
+            State = State with { ShutdownAnnouncedAt = null };
+            Effects.Add(new HaEffect.RecordHistory(new HaTransition(State.Role, State.Role, State.Epoch, cause)));
+            PublishState();
         }
 
         /// <summary>
@@ -946,7 +988,7 @@ public sealed class HaMachine
             }
 
             Demote(cause, HaRole.Off);
-            State = State with { Takeover = null, Handover = null, PendingReason = null, Conflict = null, Peer = null };
+            State = State with { Takeover = null, Handover = null, PendingReason = null, Conflict = null, Peer = null, ShutdownAnnouncedAt = null };
             Effects.Add(new HaEffect.Notify(HaEventKind.Pairing, cause));
             return CommandResult.Done("pair broken: this node is Off; no data was deleted");
         }
@@ -1076,10 +1118,24 @@ public sealed class HaMachine
         private CommandResult Shutdown(bool reboot)
         {
             string cause = reboot ? "operator: graceful reboot announced" : "operator: graceful shutdown announced";
-            State = State with { ShuttingDown = true };
+            State = State with { ShutdownAnnouncedAt = State.ShutdownAnnouncedAt ?? Now };
             Effects.Add(new HaEffect.RecordHistory(new HaTransition(State.Role, State.Role, State.Epoch, cause)));
             PublishState();
             return CommandResult.Done($"{cause}; the peer applies RebootBlackoutWindow={Ms(_s.RebootBlackoutWindow)}");
+        }
+
+        private CommandResult CancelShutdown()
+        {
+            if (!State.ShuttingDown)
+            {
+                return CommandResult.Refused("cancel-shutdown refused: no graceful shutdown or reboot was announced");
+            }
+
+            const string cause = "operator: graceful shutdown cancelled";
+            State = State with { ShutdownAnnouncedAt = null };
+            Effects.Add(new HaEffect.RecordHistory(new HaTransition(State.Role, State.Role, State.Epoch, cause)));
+            PublishState();
+            return CommandResult.Done($"{cause}; the peer's RebootBlackoutWindow no longer applies");
         }
 
         private void PublishState() => Publish(PeerChannel.State, PeerMessageKind.State);

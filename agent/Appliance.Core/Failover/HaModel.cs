@@ -65,6 +65,9 @@ public abstract record OperatorCommand
 
     /// <summary>Announce a graceful shutdown so the peer applies RebootBlackoutWindow instead of failing over.</summary>
     public sealed record Shutdown(bool Reboot) : OperatorCommand;
+
+    /// <summary>Take back an announced shutdown (the appliance stays up): heartbeats resume and the peer's blackout ends.</summary>
+    public sealed record CancelShutdown : OperatorCommand;
 }
 
 /// <summary>Ok, or a refusal whose <see cref="Message"/> says why ("failover-now refused: the Active is reachable").</summary>
@@ -178,6 +181,8 @@ public enum HaEventKind
 /// A live, immutable view for the API, the panel and /check_health. <paramref name="PeerTiming"/>: the peer's
 /// announced HeartbeatInterval and PartnerFailoverTimeout (null until heard), so both sides' timing shows in one place.
 /// <paramref name="PeerHealth"/>: the peer's last announced health, "ok" or its /check_health reason (null until heard).
+/// <paramref name="ShutdownAnnounced"/> / <paramref name="PeerShutdownAnnounced"/>: a graceful shutdown announced and not
+/// yet cancelled or lapsed, by this node / by the peer.
 /// </summary>
 public sealed record HaSnapshot(
     HaRole Role,
@@ -196,4 +201,6 @@ public sealed record HaSnapshot(
     long? MirrorPosition,
     long? PeerMirrorPosition,
     PeerTiming? PeerTiming,
-    string? PeerHealth);
+    string? PeerHealth,
+    bool ShutdownAnnounced = false,
+    bool PeerShutdownAnnounced = false);

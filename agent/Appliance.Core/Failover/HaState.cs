@@ -97,7 +97,11 @@ public sealed record HaState
     /// <summary>When this node started or paired (monotonic): the PartnerContactTimeout origin.</summary>
     public TimeSpan ContactSince { get; init; }
 
-    public bool ShuttingDown { get; init; }
+    /// <summary>When this node announced a graceful shutdown/reboot (monotonic); it lapses after RebootBlackoutWindow.</summary>
+    public TimeSpan? ShutdownAnnouncedAt { get; init; }
+
+    public bool ShuttingDown => ShutdownAnnouncedAt is not null;
+
     public bool HoldsSharedIp { get; init; }
 
     /// <summary>Active, pulling data before taking the IP and starting services.</summary>

@@ -10,12 +10,19 @@ namespace Appliance.Tests.Ctl;
 /// <summary>The <c>appliancectl ha status</c> table: the peer's own health on one line.</summary>
 public class HaStatusRenderTests
 {
-    private static HaStatus Paired(string? peerHealth) => new(
+    private static HaStatus Paired(string? peerHealth, bool shutdownAnnounced = false, bool peerShutdownAnnounced = false) => new(
         HaRole.Passive, 4, Paired: true,
         new HaSnapshot(HaRole.Passive, 4, Paired: true, "node-b", PeerReachable: true, HaRole.Active, 4, DateTimeOffset.UnixEpoch, Conflict: null,
             Suspended: false, PendingReason: null, ImmutableArray.Create("local", "peer"), LoopIterations: 10, MirrorPosition: null,
-            PeerMirrorPosition: 0, PeerTiming: null, PeerHealth: peerHealth),
+            PeerMirrorPosition: 0, PeerTiming: null, PeerHealth: peerHealth, shutdownAnnounced, peerShutdownAnnounced),
         new Dictionary<string, long>(), []);
+
+    [Theory]
+    [InlineData(false, false, "none")]
+    [InlineData(true, false, "ANNOUNCED by this node (ha cancel-shutdown takes it back)")]
+    [InlineData(false, true, "announced by the peer (its blackout applies once it is silent)")]
+    public void Shows_an_announced_shutdown_on_either_side(bool own, bool peer, string shown) =>
+        Assert.Matches($"(?m)^Shutdown +{Regex.Escape(shown)}$", HaCommand.Render(Paired("ok", own, peer)));
 
     [Theory]
     [InlineData("ok", "ok")]

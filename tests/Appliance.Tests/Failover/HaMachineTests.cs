@@ -438,6 +438,105 @@ public class HaMachineTests
     }
 
     [Fact]
+    public void A_cancelled_reboot_ends_the_blackout_and_a_silent_peer_is_then_lost_after_PartnerFailoverTimeout()
+    {
+        var node = new MachineDriver(NoFencing with { RebootBlackoutWindow = TimeSpan.FromMinutes(14) });
+        node.Hear(HaRole.Active, 3, kind: PeerMessageKind.State, goingDown: true);
+        Assert.StartsWith("peer announced a graceful shutdown", node.State.PendingReason, StringComparison.Ordinal);
+
+        node.Advance(S(1));
+        node.Hear(HaRole.Active, 3, kind: PeerMessageKind.State); // the peer's cancel-shutdown
+        Assert.Null(node.State.Peer!.GoingDownAt);
+        Assert.Null(node.State.PendingReason);
+
+        node.Advance(NoFencing.PartnerFailoverTimeout + S(0.1));
+        Assert.Equal(HaRole.Active, node.State.Role); // not 14 minutes: the blackout ended with the cancel
+    }
+
+    [Fact]
+    public void An_announced_node_keeps_heartbeating_refuses_role_changes_and_can_cancel()
+    {
+        var node = new MachineDriver(NoFencing);
+        node.Advance(NoFencing.PartnerContactTimeout + S(1)); // the peer never answers: this node takes over
+        Assert.Equal(HaRole.Active, node.State.Role);
+
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.CancelShutdown()));
+        Assert.Equal(new HaEffect.Reply(CommandResult.Refused("cancel-shutdown refused: no graceful shutdown or reboot was announced")), node.Effects[^1]);
+
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.Shutdown(Reboot: true)));
+        Assert.Contains(node.Effects, e => e is HaEffect.Publish { Message.GoingDown: true, Message.Kind: PeerMessageKind.State });
+
+        // Alive, so still heard: the peer must never take over from a node that has not gone down yet.
+        var heartbeats = node.Advance(S(5)).OfType<HaEffect.Publish>().Where(p => p.Message.Kind == PeerMessageKind.Heartbeat).ToList();
+        Assert.Equal(5, heartbeats.Count);
+        Assert.All(heartbeats, h => Assert.True(h.Message.GoingDown));
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.BecomeBackup(Sync: false, EvenIfUnreachable: true)));
+        Assert.Equal(new HaEffect.Reply(CommandResult.Refused("become-backup refused: a graceful shutdown was announced; cancel-shutdown first")), node.Effects[^1]);
+        Assert.Equal(HaRole.Active, node.State.Role);
+
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.CancelShutdown()));
+        Assert.Equal(
+            new HaEffect.Reply(CommandResult.Done("operator: graceful shutdown cancelled; the peer's RebootBlackoutWindow no longer applies")),
+            node.Effects[^1]);
+        Assert.Contains(node.Effects, e => e is HaEffect.Publish { Message.GoingDown: false, Message.Kind: PeerMessageKind.State });
+        Assert.Contains(node.Effects, e => e is HaEffect.RecordHistory { Transition.Cause: "operator: graceful shutdown cancelled" });
+        Assert.All(node.Advance(S(3)).OfType<HaEffect.Publish>(), p => Assert.False(p.Message.GoingDown));
+    }
+
+    [Fact]
+    public void An_announcement_not_followed_within_RebootBlackoutWindow_lapses()
+    {
+        var settings = NoFencing with { RebootBlackoutWindow = TimeSpan.FromMinutes(1) };
+        var node = new MachineDriver(settings);
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.Shutdown(Reboot: false)));
+
+        Assert.DoesNotContain(node.Advance(S(59)), e => e is HaEffect.RecordHistory);
+        Assert.True(node.State.ShuttingDown);
+        Assert.Equal(HaRole.Passive, node.State.Role); // a node going away does not take over from a silent peer
+
+        var lapse = node.Advance(S(2));
+        Assert.Contains(lapse, e => e is HaEffect.RecordHistory { Transition.Cause: "announced shutdown did not happen within RebootBlackoutWindow=1min: back on duty" });
+        Assert.Contains(lapse, e => e is HaEffect.Publish { Message.GoingDown: false, Message.Kind: PeerMessageKind.State });
+        Assert.False(node.State.ShuttingDown);
+
+        node.Advance(S(1));
+        Assert.Equal(HaRole.Active, node.State.Role); // back on duty: the peer has been silent all along
+    }
+
+    [Fact]
+    public void A_peer_announcing_while_still_heard_is_never_taken_over_and_both_Passive_goes_to_the_node_staying_up()
+    {
+        var node = new MachineDriver(NoFencing with { RebootBlackoutWindow = TimeSpan.FromMinutes(14) });
+        for (int i = 0; i < 20 * 60; i++)
+        {
+            node.Hear(HaRole.Active, 3, goingDown: true);
+            node.Advance(S(1));
+        }
+
+        Assert.Equal(HaRole.Passive, node.State.Role); // heard for 20 minutes: alive, whatever it announced
+
+        // Both Passive: the announcing peer must not keep the pair without an Active until it goes down.
+        node.Hear(HaRole.Passive, 3, goingDown: true);
+        Assert.Equal(HaRole.Active, node.State.Role);
+        Assert.Contains(node.Effects, e => e is HaEffect.RecordHistory { Transition.Cause: "conflict (both Passive, the peer going down, epochs 0/3) resolved automatic: node-a is Active" });
+    }
+
+    [Fact]
+    public void A_node_that_announced_never_takes_the_role_in_a_both_Passive_conflict()
+    {
+        // node-a would win the tie-break (lower id); it announced a shutdown, so it leaves the role to its peer.
+        var node = new MachineDriver(NoFencing);
+        node.Feed(new HaInput.OperatorInput(new OperatorCommand.Shutdown(Reboot: true)));
+        for (int i = 0; i < 30; i++)
+        {
+            node.Hear(HaRole.Passive, 0);
+            node.Advance(S(1));
+        }
+
+        Assert.Equal(HaRole.Passive, node.State.Role);
+    }
+
+    [Fact]
     public void Establish_refuses_a_bad_peer_id_and_break_goes_Off_without_deleting()
     {
         var node = new MachineDriver(NoFencing);

@@ -50,14 +50,41 @@ public class HaOperationsApiTests
 
         // No Appliance:Ha:Power commands (as under make run and in tests): announced, and the operator is told.
         await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK,
-            "operator: graceful shutdown announced; the peer applies RebootBlackoutWindow=14min; Appliance:Ha:Power:PowerOff is not set: power off the appliance now", """{"reboot":false}""");
+            "operator: graceful shutdown announced; the peer applies RebootBlackoutWindow=14min; Appliance:Ha:Power:PowerOff is not set: power off the appliance now (or ha cancel-shutdown to stay up)", """{"reboot":false}""");
         await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK,
-            "operator: graceful reboot announced; the peer applies RebootBlackoutWindow=14min; Appliance:Ha:Power:Reboot is not set: reboot the appliance now", """{"reboot":true}""");
+            "operator: graceful reboot announced; the peer applies RebootBlackoutWindow=14min; Appliance:Ha:Power:Reboot is not set: reboot the appliance now (or ha cancel-shutdown to stay up)", """{"reboot":true}""");
         var history = await AgentPair.HistoryTextAsync(active);
         Assert.Contains("operator: graceful shutdown announced", history, StringComparison.Ordinal);
         Assert.Contains("operator: graceful reboot announced", history, StringComparison.Ordinal);
         Assert.Equal("Active", await AgentPair.RoleAsync(active)); // an announcement, not a role change
         Assert.Equal("Passive", await AgentPair.RoleAsync(passive));
+    }
+
+    [Fact]
+    public async Task An_announced_Active_stays_heard_and_after_cancel_shutdown_a_crash_fails_over_at_once()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var (active, passive) = await pair.SettledAsync(Generous);
+
+        await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK, "operator: graceful reboot announced", """{"reboot":true,"announceOnly":true}""");
+        Assert.True((await AgentPair.HaStatusAsync(active)).Engine!.ShutdownAnnounced);
+        await pair.WaitForAsync(async () => (await AgentPair.HaStatusAsync(passive)).Engine!.PeerShutdownAnnounced, Generous, "the Passive hears the announcement");
+
+        // Past PartnerFailoverTimeout (3 s): the announcing node still heartbeats, so it is heard, not merely waited for.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.True((await AgentPair.HaStatusAsync(passive)).Engine!.PeerReachable);
+        await AssertCommandAsync(active, "become-backup", HttpStatusCode.Conflict, "become-backup refused: a graceful shutdown was announced; cancel-shutdown first");
+
+        // The technician changes their mind at the console.
+        var cancel = await CtlProcess.RunAsync(["ha", "cancel-shutdown", "--socket", active.SocketPath]);
+        Assert.True(cancel.ExitCode == 0, cancel.StdErr);
+        Assert.Equal("operator: graceful shutdown cancelled; the peer's RebootBlackoutWindow no longer applies", cancel.StdOut.Trim());
+        await pair.WaitForAsync(async () => !(await AgentPair.HaStatusAsync(passive)).Engine!.PeerShutdownAnnounced, Generous, "the Passive hears the cancel");
+        Assert.Contains("operator: graceful shutdown cancelled", await AgentPair.HistoryTextAsync(active), StringComparison.Ordinal);
+
+        // A crash now is a crash, not the announced reboot: no 14-minute blackout.
+        active.Signal(Signals.SIGKILL);
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active", Generous, "the Passive takes over at once");
     }
 
     [Fact]
@@ -164,7 +191,7 @@ public class HaOperationsApiTests
         Assert.Equal(["reboot"], File.ReadAllLines(calls));
 
         await AssertCommandAsync(active, "shutdown", HttpStatusCode.Conflict,
-            $"operator: graceful shutdown announced; the peer applies RebootBlackoutWindow=14min; but power off: {power} poweroff exit code 1: Access denied: power off the appliance by other means (the peer still waits)",
+            $"operator: graceful shutdown announced; the peer applies RebootBlackoutWindow=14min; but power off: {power} poweroff exit code 1: Access denied: power off the appliance by other means (the peer still waits), or ha cancel-shutdown to stay up",
             """{"reboot":false}""", exact: true);
         Assert.Equal(["reboot", "poweroff"], File.ReadAllLines(calls));
 

@@ -168,7 +168,19 @@ internal sealed class SimCluster
             });
         }
 
-        if (o.Command is OperatorCommand.Shutdown)
+        if (o.Command is OperatorCommand.Shutdown && _rng.Next(4) == 0)
+        {
+            // The operator takes it back while the peer waits out (or has ended) its blackout.
+            At(_now + TimeSpan.FromSeconds(_rng.Next(1, 40)), () =>
+            {
+                if (node.Up)
+                {
+                    Disturb(_now + TimeSpan.FromSeconds(8));
+                    node.Apply(new HaInput.OperatorInput(new OperatorCommand.CancelShutdown()));
+                }
+            });
+        }
+        else if (o.Command is OperatorCommand.Shutdown)
         {
             At(_now + TimeSpan.FromMilliseconds(500), () => node.Crash("graceful reboot", TimeSpan.FromSeconds(_rng.Next(3, 20))));
         }

@@ -29,6 +29,7 @@ public static class HaCommand
             Operation("suspend", "Maintenance: no failover until resume"),
             Operation("resume", "End maintenance: failover enabled again"),
             Shutdown(),
+            Operation("cancel-shutdown", "Take back an announced shutdown or reboot: heartbeats resume and the peer's blackout ends"),
         };
         return ha;
     }
@@ -68,6 +69,12 @@ public static class HaCommand
             ("Conflict", e?.Conflict ?? "none"),
             ("Pending", e?.PendingReason ?? "none"),
             ("Failover", e is { Suspended: true } ? "SUSPENDED" : "enabled"),
+            ("Shutdown", e switch
+            {
+                { ShutdownAnnounced: true } => "ANNOUNCED by this node (ha cancel-shutdown takes it back)",
+                { PeerShutdownAnnounced: true } => "announced by the peer (its blackout applies once it is silent)",
+                _ => "none",
+            }),
             .. status.Paths.Select(p => ($"Link {p.Name}", $"{(p.Connected ? "up" : "DOWN")} {p.Endpoint} gen {p.Generation}")),
             ("Rejected msgs", string.Join(", ", status.Rejections.Where(r => r.Value > 0).Select(r => $"{r.Key} {r.Value}")) is { Length: > 0 } r ? r : "none"),
         ]);
