@@ -47,7 +47,9 @@ public sealed class AgentPair : IAsyncDisposable
         }), pickBrokerPort), embedded: true);
 
     /// <summary>External brokers only (Mosquitto): each broker is one path for both nodes.</summary>
-    public static Task<AgentPair> StartExternalAsync(IReadOnlyList<int> brokerPorts, IDictionary<string, string>? extra = null) =>
+    /// <param name="perNode">Settings for node "a" or "b" only (e.g. its client certificate).</param>
+    public static Task<AgentPair> StartExternalAsync(
+        IReadOnlyList<int> brokerPorts, IDictionary<string, string>? extra = null, Func<string, IDictionary<string, string>>? perNode = null) =>
         StartAsync(() => new AgentPair((name, _) =>
         {
             var settings = new Dictionary<string, string>
@@ -61,7 +63,7 @@ public sealed class AgentPair : IAsyncDisposable
                 settings[$"Appliance:Ha:PeerLink:ExternalBrokers:{i}:Port"] = brokerPorts[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
-            return Merge(extra, settings);
+            return Merge(perNode?.Invoke(name), Merge(extra, settings));
         }), embedded: false);
 
     /// <summary>Program.cs exit code: a listener cannot bind.</summary>

@@ -6,7 +6,7 @@ namespace Appliance.Tests.Fixtures;
 
 /// <summary>
 /// A real mosquitto on free loopback ports with the repo's config (Fixtures/Mosquitto): plain,
-/// mutual-TLS and username/password listeners with ACL. Passwords are random per broker and
+/// mutual-TLS (with and without the ACL) and username/password listeners with ACL. Passwords are random per broker and
 /// reach mosquitto_passwd on stdin, never on a command line. <see cref="Kill"/> is SIGKILL;
 /// <see cref="StartAsync"/> restarts on the same ports. Dispose kills the process and fails the
 /// test if the broker logged an error that the test did not declare expected.
@@ -22,6 +22,7 @@ internal sealed partial class MosquittoBroker : IAsyncDisposable
         Directory = directory;
         PlainPort = FreePort.Tcp();
         MutualTlsPort = FreePort.Tcp();
+        MutualTlsOpenPort = FreePort.Tcp();
         AuthPort = FreePort.Tcp();
     }
 
@@ -30,6 +31,9 @@ internal sealed partial class MosquittoBroker : IAsyncDisposable
     public int PlainPort { get; }
 
     public int MutualTlsPort { get; }
+
+    /// <summary>Mutual TLS without the ACL (the ACL names node-a / node-b; real agents have generated node ids).</summary>
+    public int MutualTlsOpenPort { get; }
 
     public int AuthPort { get; }
 
@@ -55,6 +59,7 @@ internal sealed partial class MosquittoBroker : IAsyncDisposable
                 .Replace("@DIR@", directory, StringComparison.Ordinal)
                 .Replace("@P_PLAIN@", broker.PlainPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
                 .Replace("@P_MTLS@", broker.MutualTlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("@P_MTLS_OPEN@", broker.MutualTlsOpenPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
                 .Replace("@P_AUTH@", broker.AuthPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
             await File.WriteAllTextAsync(Path.Combine(directory, "mosquitto.conf"), config);
             await broker.StartAsync();

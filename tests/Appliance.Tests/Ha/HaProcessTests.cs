@@ -195,6 +195,30 @@ public class HaProcessTests
     }
 
     [Fact]
+    public async Task Two_agents_pair_and_fail_over_through_mosquitto_with_mutual_tls_configured_by_settings()
+    {
+        // What the in-process link tests cannot show: the Tls section bound from configuration in the real agent.
+        await using var broker = await MosquittoBroker.StartNewAsync();
+        broker.ExpectLogError("OpenSSL Error.*unexpected eof while reading"); // SIGKILL drops TLS without close_notify
+        var pki = TestPki.Shared;
+        await using var pair = await AgentPair.StartExternalAsync([broker.MutualTlsOpenPort], perNode: name => new Dictionary<string, string>
+        {
+            ["Appliance:Ha:PeerLink:ExternalBrokers:0:Host"] = "localhost", // the server certificate's name
+            ["Appliance:Ha:PeerLink:ExternalBrokers:0:Tls:Enabled"] = "true",
+            ["Appliance:Ha:PeerLink:ExternalBrokers:0:Tls:CaFile"] = pki.CaFile,
+            ["Appliance:Ha:PeerLink:ExternalBrokers:0:Tls:ClientCertificateFile"] = pki.ClientCertificateFile($"node-{name}"),
+            ["Appliance:Ha:PeerLink:ExternalBrokers:0:Tls:ClientKeyFile"] = pki.ClientKeyFile($"node-{name}"),
+        });
+        var (active, passive) = await pair.SettledAsync(Generous);
+        Assert.Matches(@"New client connected from 127\.0\.0\.1:\d+ as [^ ]+ .*u'node-a'", broker.Log); // the certificate's CN
+        Assert.Matches(@"New client connected from 127\.0\.0\.1:\d+ as [^ ]+ .*u'node-b'", broker.Log);
+        Assert.All((await AgentPair.HaStatusAsync(active)).Paths, p => Assert.EndsWith($"(localhost:{broker.MutualTlsOpenPort}, TLS)", p.Endpoint, StringComparison.Ordinal));
+
+        active.Signal(Signals.SIGKILL);
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active", Generous, "the Passive takes over through the TLS broker");
+    }
+
+    [Fact]
     public async Task A_stopped_agent_leaves_its_signed_offline_state_and_disconnects_cleanly_so_no_will_fires()
     {
         await using var broker = await MosquittoBroker.StartNewAsync();
