@@ -31,6 +31,7 @@ internal sealed class SimCluster
     private long _order;
     private TimeSpan _now;
     private TimeSpan _disturbedUntil;
+    private TimeSpan _operatedUntil;
     private int _fenceCalls;
 
     public SimCluster(SimSchedule schedule, bool brokenEpochCheck = false)
@@ -89,11 +90,21 @@ internal sealed class SimCluster
         }
     }
 
+    /// <summary>A network or node fault: both the link-up checks wait until it is over and settled.</summary>
     private void Disturb(TimeSpan until)
     {
         if (until > _disturbedUntil)
         {
             _disturbedUntil = until;
+        }
+    }
+
+    /// <summary>An operator command or a switch-back may leave a moment with no Active, never one with two: only the liveness check waits.</summary>
+    private void Operated(TimeSpan until)
+    {
+        if (until > _operatedUntil)
+        {
+            _operatedUntil = until;
         }
     }
 
@@ -153,7 +164,7 @@ internal sealed class SimCluster
             return;
         }
 
-        Disturb(_now + TimeSpan.FromSeconds(8));
+        Operated(_now + TimeSpan.FromSeconds(8));
         node.Apply(new HaInput.OperatorInput(o.Command));
         if (o.Command is OperatorCommand.SuspendFailover)
         {
@@ -162,7 +173,7 @@ internal sealed class SimCluster
             {
                 if (node.Up)
                 {
-                    Disturb(_now + TimeSpan.FromSeconds(1));
+                    Operated(_now + TimeSpan.FromSeconds(1));
                     node.Apply(new HaInput.OperatorInput(new OperatorCommand.ResumeFailover()));
                 }
             });
@@ -175,7 +186,7 @@ internal sealed class SimCluster
             {
                 if (node.Up)
                 {
-                    Disturb(_now + TimeSpan.FromSeconds(8));
+                    Operated(_now + TimeSpan.FromSeconds(8));
                     node.Apply(new HaInput.OperatorInput(new OperatorCommand.CancelShutdown()));
                 }
             });
@@ -253,8 +264,8 @@ internal sealed class SimCluster
         }
 
         TimeSpan settle = (3 * _schedule.LongestHeartbeatInterval) + _schedule.BaseDelay + _schedule.Jitter;
-        bool quiet = up.Length == 2 && _now >= _disturbedUntil + settle && up.All(n => n.UpSince + settle <= _now);
-        if (!quiet)
+        bool linkUp = up.Length == 2 && _now >= _disturbedUntil + settle && up.All(n => n.UpSince + settle <= _now);
+        if (!linkUp)
         {
             return;
         }
@@ -264,11 +275,16 @@ internal sealed class SimCluster
             Fail("with the peer link up, never two Actives", $"link healthy since {_disturbedUntil.TotalSeconds:F3}s and still both Active (epochs {actives[0].State.Epoch}/{actives[1].State.Epoch})");
         }
 
+        if (_now < _operatedUntil + settle)
+        {
+            return;
+        }
+
         bool suspended = up.Any(n => n.State.Suspended);
         if (_schedule.Settings.FailoverMode == FailoverMode.Automatic && !suspended && actives.Length != 1)
         {
             Fail("after the link heals, exactly one Active within 3 heartbeats",
-                $"{actives.Length} Actives {(3 * _schedule.LongestHeartbeatInterval).TotalSeconds}s after the last disturbance at {_disturbedUntil.TotalSeconds:F3}s; roles {string.Join(", ", up.Select(n => $"{n.Id}={n.State.Role}/{n.State.Epoch}"))}");
+                $"{actives.Length} Actives {(3 * _schedule.LongestHeartbeatInterval).TotalSeconds}s after the last disturbance or operator command at {(_disturbedUntil > _operatedUntil ? _disturbedUntil : _operatedUntil).TotalSeconds:F3}s; roles {string.Join(", ", up.Select(n => $"{n.Id}={n.State.Role}/{n.State.Epoch}"))}");
         }
     }
 
@@ -525,7 +541,7 @@ internal sealed class SimCluster
                     {
                         // A planned switch has a moment with no Active (never one with two): allow it the handover's deadline.
                         sim.SwitchBacks++;
-                        sim.Disturb(sim._now + (2 * sim._schedule.NodeSettings.Max(s => s.PartnerFailoverTimeout)));
+                        sim.Operated(sim._now + (2 * sim._schedule.NodeSettings.Max(s => s.PartnerFailoverTimeout)));
                     }
 
                     break;
