@@ -37,6 +37,8 @@ namespace Appliance.Core.Failover;
 /// <item>Passive and PreferredActive, beside a heard Active for SwitchBackAfter (keepalived preempt_delay; 0 = never, as the
 /// appliance) → the same planned switch, with sync.</item>
 /// <item>FailoverPending re-announces every FailedNotificationRate (appliance guide) and retries fencing.</item>
+/// <item>Shutdown announced → keep heartbeating with it (the peer's blackout only bites once this node is silent); no
+/// takeover, role command or conflict win; it ends with cancel-shutdown or lapses after RebootBlackoutWindow.</item>
 /// </list>
 /// Epochs are ballots (as Paxos): the node with the lower id promotes only to even epochs and the other to odd
 /// ones, so two promotions can never produce the same epoch, even when both sides promote during a partition.
