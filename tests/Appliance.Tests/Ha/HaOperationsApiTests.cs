@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -58,6 +59,38 @@ public class HaOperationsApiTests
         Assert.Contains("operator: graceful reboot announced", history, StringComparison.Ordinal);
         Assert.Equal("Active", await AgentPair.RoleAsync(active)); // an announcement, not a role change
         Assert.Equal("Passive", await AgentPair.RoleAsync(passive));
+    }
+
+    [Fact]
+    public async Task An_announced_reboot_holds_the_Passive_for_RebootBlackoutWindow_then_it_takes_over_and_the_node_rejoins()
+    {
+        await using var pair = await AgentPair.StartEmbeddedAsync();
+        var window = TimeSpan.FromSeconds(8);
+        await pair.PutHaSettingsAsync(new HaSettings { FencingEnabled = false, RebootBlackoutWindow = window });
+        var (active, passive) = await pair.SettledAsync(Generous);
+
+        // As the OS image does it: announce, then the power command's shutdown stops the agent with SIGTERM.
+        var announced = Stopwatch.StartNew();
+        await AssertCommandAsync(active, "shutdown", HttpStatusCode.OK, "operator: graceful reboot announced; the peer applies RebootBlackoutWindow=8s", """{"reboot":true,"announceOnly":true}""");
+        await pair.WaitForAsync(async () => (await AgentPair.HaStatusAsync(passive)).Engine!.PeerShutdownAnnounced, Generous, "the Passive hears the announcement");
+        active.Signal(Signals.SIGTERM);
+        Assert.Equal(0, await active.WaitForExitAsync(Generous));
+
+        // Past PartnerFailoverTimeout (3 s) the peer is lost, and the blackout holds the takeover.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        var held = (await AgentPair.HaStatusAsync(passive)).Engine!;
+        Assert.Equal(HaRole.Passive, held.Role);
+        Assert.Equal("peer announced a graceful shutdown; RebootBlackoutWindow=8s not over", held.PendingReason);
+
+        // The box did not come back within the window: the Passive takes over, not before the window ran out.
+        await pair.WaitForAsync(async () => await AgentPair.RoleAsync(passive) == "Active", Generous, "the Passive takes over once the blackout is over");
+        Assert.True(announced.Elapsed >= window, $"took over {announced.Elapsed} after the announcement, inside RebootBlackoutWindow={window}");
+
+        active.Start(); // the reboot finished late: it rejoins as Passive beside the new Active
+        await active.WaitReadyAsync();
+        await pair.WaitForAsync(pair.ExactlyOneActiveAsync, Generous, "the rebooted node rejoins");
+        Assert.Equal("Passive", await AgentPair.RoleAsync(active));
+        Assert.False((await AgentPair.HaStatusAsync(passive)).Engine!.PeerShutdownAnnounced); // a new boot: the announcement is over
     }
 
     [Fact]
