@@ -15,7 +15,7 @@ rm -rf "$OUT/agent" "$OUT/ctl"
 # InvariantGlobalization: the appliance ships no libicu (≈35 MB) and the agent formats with the
 # invariant culture anyway. SourceRevisionId stamps the commit into the informational version.
 # The agent is trimmed (framework assemblies only) and ReadyToRun: each loaded assembly is nearly all
-# resident, so smaller assemblies and no JIT are most of its steady RSS (README "Performance").
+# resident, so smaller assemblies and no JIT are most of its steady RSS (docs/performance.md).
 # ErrorsOnly: compiler warnings are errors anyway; ILLink's are about framework code nothing loads.
 for spec in "agent/Appliance.Agent:agent:-p:PublishTrimmed=true -p:PublishReadyToRun=true" "tools/Appliance.Ctl:ctl:"; do
   IFS=: read -r project dir extra <<<"$spec"

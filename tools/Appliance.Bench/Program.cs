@@ -1,7 +1,7 @@
 using Appliance.Bench;
 using Appliance.Tests.Fixtures;
 
-// Figures go to the README's performance section with this command line (make bench).
+// Figures go to docs/performance.md with this command line (make bench).
 // --only NAME[,NAME]: ready, rss, commits, failover, sigkill, heartbeat-cpu, mqtt-floor, pair-cpu, starvation, fencing, panel.
 // --runs N (failover runs), --window SECONDS (CPU windows), --soak (10 min of full CPU for false failovers).
 // APPLIANCE_AGENT_EXE (set by `make bench` to the agent images/publish.sh ships) selects the binary every figure runs.

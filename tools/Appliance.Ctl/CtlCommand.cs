@@ -4,7 +4,7 @@ using System.Text.Json.Serialization.Metadata;
 
 namespace Appliance.Ctl;
 
-/// <summary>Exit codes shared by every verb (documented in the README).</summary>
+/// <summary>Exit codes shared by every verb (documented in docs/operations.md).</summary>
 public static class ExitCodes
 {
     public const int Ok = 0;

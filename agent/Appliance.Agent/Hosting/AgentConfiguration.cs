@@ -95,7 +95,7 @@ public static class AgentConfiguration
         }
 
         return e.Message.Contains("were not found", StringComparison.Ordinal)
-            ? $"unknown key under Appliance: {e.Message[(e.Message.LastIndexOf(':') + 1)..].Trim()} (see README, Configuration)"
+            ? $"unknown key under Appliance: {e.Message[(e.Message.LastIndexOf(':') + 1)..].Trim()} (see docs/operations.md, Configuration)"
             : e.Message;
     }
 

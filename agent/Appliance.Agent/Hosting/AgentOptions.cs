@@ -4,7 +4,7 @@ using System.Net;
 namespace Appliance.Agent.Hosting;
 
 /// <summary>
-/// The <c>Appliance</c> configuration section. Every key is documented in the README; every value is
+/// The <c>Appliance</c> configuration section. Every key is documented in docs/operations.md; every value is
 /// validated by <see cref="Validate"/> before anything is written.
 /// </summary>
 public sealed class AgentOptions

@@ -22,13 +22,13 @@ namespace Appliance.Core.Failover;
 /// </code>
 /// Transitions (role / input → effect), each timeout citing its source:
 /// <list type="table">
-/// <item>Start(persisted): any paired role → Passive; wait PartnerContactTimeout (votequorum wait_for_all, anchors §2)
+/// <item>Start(persisted): any paired role → Passive; wait PartnerContactTimeout (wait_for_all, votequorum(5))
 /// before a silent peer counts as lost, so a restarted node never comes up Active next to an Active peer.</item>
-/// <item>Passive, peer silent on every path for PartnerFailoverTimeout (3 × advert_int, keepalived; anchors §1) — never
+/// <item>Passive, peer silent on every path for PartnerFailoverTimeout (3 × advert_int, keepalived.conf(5); RFC 5798 Master_Down_Interval) — never
 /// less than twice the HeartbeatInterval the peer announces, so mismatched settings cannot fail over a healthy peer — or
-/// every live path willed for the peer's current generation (Sparkplug bdSeq; anchors §3) → takeover gates:
+/// every live path willed for the peer's current generation (bdSeq, Eclipse Sparkplug 3.0) → takeover gates:
 /// suspended? RebootBlackoutWindow after a graceful-shutdown announcement? probes reach a target? Medium mode?
-/// fencing (FenceDelay on the non-preferred node = pcmk_delay_base; anchors §2) → promote with a new epoch.</item>
+/// fencing (FenceDelay on the non-preferred node = pcmk_delay_base, Pacemaker Explained) → promote with a new epoch.</item>
 /// <item>Active, peer Active with a higher epoch, or equal and it wins the tie-break → demote at once.</item>
 /// <item>Both Active or both Passive while the peer is heard → resolve on the first heartbeat that shows it:
 /// shared IP holder, else higher epoch, else PreferredActive (default: paired first), else lower node id.</item>
@@ -36,7 +36,7 @@ namespace Appliance.Core.Failover;
 /// Released; only then does the Passive promote (after SyncPull with --sync). Never two Actives.</item>
 /// <item>Passive and PreferredActive, beside a heard Active for SwitchBackAfter (keepalived preempt_delay; 0 = never, as the
 /// appliance) → the same planned switch, with sync.</item>
-/// <item>FailoverPending re-announces every FailedNotificationRate (appliance guide) and retries fencing.</item>
+/// <item>FailoverPending re-announces every FailedNotificationRate (BeyondTrust failover settings) and retries fencing.</item>
 /// <item>Shutdown announced → keep heartbeating with it (the peer's blackout only bites once this node is silent); no
 /// takeover, role command or conflict win; it ends with cancel-shutdown or lapses after RebootBlackoutWindow.</item>
 /// </list>

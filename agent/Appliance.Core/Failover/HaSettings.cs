@@ -87,24 +87,24 @@ public sealed record ConnectivityTarget(string Host, int? TcpPort)
 }
 
 /// <summary>
-/// HA settings, named and ranged after the BeyondTrust B Series failover settings (anchors §10) and
+/// HA settings, named and ranged after the BeyondTrust B Series failover settings (docs.beyondtrust.com, "Failover") and
 /// keepalived/Pacemaker where those are silent. <see cref="Validate"/> names field, value and range.
 /// </summary>
 public sealed record HaSettings
 {
-    /// <summary>keepalived advert_int default (anchors §1); range from the appliance guide.</summary>
+    /// <summary>keepalived's advert_int default (keepalived.conf(5), RFC 5798); range from the BeyondTrust failover settings.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>3 × advert_int, as keepalived's master-down interval and RHEL's 3 s corosync token (anchors §1, §2).</summary>
+    /// <summary>3 × advert_int, as keepalived's master-down interval and RHEL 8.4's 3 s corosync token (keepalived.conf(5); RHEL 8.4 release notes).</summary>
     public TimeSpan PartnerFailoverTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How long a starting node waits to hear its peer before it may go Active (wait_for_all, anchors §2).</summary>
+    /// <summary>How long a starting node waits to hear its peer before it may go Active (wait_for_all, votequorum(5)).</summary>
     public TimeSpan PartnerContactTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>After the Active announces a graceful reboot, the Passive holds off this long (appliance guide).</summary>
+    /// <summary>After the Active announces a graceful reboot, the Passive holds off this long (BeyondTrust failover settings).</summary>
     public TimeSpan RebootBlackoutWindow { get; init; } = TimeSpan.FromMinutes(14);
 
-    /// <summary>The name; "Mode", its name before, is still read (<see cref="HaSettingsJson"/>).</summary>
+    /// <summary>"Mode", the former name, is still read (<see cref="HaSettingsJson"/>).</summary>
     public FailoverMode FailoverMode { get; init; } = FailoverMode.Automatic;
 
     /// <summary>"host" (ICMP) or "host:port" (TCP); an empty list disables the isolation check.</summary>
@@ -132,12 +132,12 @@ public sealed record HaSettings
     /// <summary>After a key rotation the old key is still accepted this long.</summary>
     public TimeSpan KeyOverlap { get; init; } = TimeSpan.FromMinutes(60);
 
-    /// <summary>STONITH before promotion (Pacemaker: no support without it, anchors §2).</summary>
+    /// <summary>STONITH before promotion (Pacemaker Explained, "Fencing"; Red Hat does not support a cluster without it).</summary>
     public bool FencingEnabled { get; init; } = true;
 
     public FencingUnconfirmedPolicy FencingUnconfirmed { get; init; } = FencingUnconfirmedPolicy.Wait;
 
-    /// <summary>Static delay before the non-preferred node fences, as Pacemaker's pcmk_delay_base (anchors §2).</summary>
+    /// <summary>Static delay before the non-preferred node fences, as Pacemaker's pcmk_delay_base (Pacemaker Explained, "Fencing").</summary>
     public TimeSpan FenceDelay { get; init; } = TimeSpan.FromSeconds(5);
 
     public const int MaxConnectivityTargets = 8;

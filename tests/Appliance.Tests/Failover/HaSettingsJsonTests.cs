@@ -8,7 +8,7 @@ using Appliance.Ctl.Commands;
 
 namespace Appliance.Tests.Failover;
 
-/// <summary>FailoverMode is the name; Mode, its name before, keeps working wherever a setting is named.</summary>
+/// <summary>Mode, the former name of FailoverMode, keeps working wherever a setting is named.</summary>
 public class HaSettingsJsonTests
 {
     [Theory]

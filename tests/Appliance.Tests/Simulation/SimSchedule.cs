@@ -26,7 +26,7 @@ internal enum FenceBehaviour
     /// <summary>BMC dark: BmcUnreachable (the peer keeps running unless it really lost power).</summary>
     Dark,
 
-    /// <summary>Reports ConfirmedOff but the peer keeps running (fence_ipmilan's warning, anchors §2).</summary>
+    /// <summary>Reports ConfirmedOff but the peer keeps running (the warning in fence_ipmilan(8), ClusterLabs fence-agents).</summary>
     Lying,
 }
 
